@@ -1,0 +1,76 @@
+using Sovereign.Core.Errors;
+
+namespace Sovereign.Core.Generation;
+
+/// <summary>One message of a chat, already mapped from whatever wire format it arrived in.</summary>
+public sealed record ChatMessage(string Role, string Content);
+
+/// <summary>
+/// Sampling settings of one request. Defaults follow OpenAI's: temperature 1, top_p 1, no top_k, no min_p.
+/// Temperature 0 means greedy decoding. Immutable.
+/// </summary>
+public sealed record SamplingParameters
+{
+    public float Temperature { get; init; } = 1.0f;
+    public float TopP { get; init; } = 1.0f;
+    /// <summary>0 disables top-k.</summary>
+    public int TopK { get; init; }
+    /// <summary>0 disables min-p.</summary>
+    public float MinP { get; init; }
+    /// <summary>Same seed, same prompt, same settings → the same output. Null picks a random seed.</summary>
+    public uint? Seed { get; init; }
+    public float PresencePenalty { get; init; }
+    public float FrequencyPenalty { get; init; }
+    /// <summary>llama.cpp's multiplicative repeat penalty; 1 disables it.</summary>
+    public float RepeatPenalty { get; init; } = 1.0f;
+
+    public static SamplingParameters Greedy { get; } = new() { Temperature = 0 };
+
+    /// <summary>Every out-of-range value, each naming its field; empty when valid.</summary>
+    public IReadOnlyList<(string Param, string Message)> Validate()
+    {
+        var errors = new List<(string, string)>();
+        if (!float.IsFinite(Temperature) || Temperature < 0 || Temperature > 2)
+            errors.Add(("temperature", $"temperature must be between 0 and 2, got {Temperature}."));
+        if (!float.IsFinite(TopP) || TopP <= 0 || TopP > 1)
+            errors.Add(("top_p", $"top_p must be greater than 0 and at most 1, got {TopP}."));
+        if (TopK < 0 || TopK > 100_000)
+            errors.Add(("top_k", $"top_k must be between 0 and 100000, got {TopK}."));
+        if (!float.IsFinite(MinP) || MinP < 0 || MinP > 1)
+            errors.Add(("min_p", $"min_p must be between 0 and 1, got {MinP}."));
+        if (!float.IsFinite(PresencePenalty) || PresencePenalty < -2 || PresencePenalty > 2)
+            errors.Add(("presence_penalty", $"presence_penalty must be between -2 and 2, got {PresencePenalty}."));
+        if (!float.IsFinite(FrequencyPenalty) || FrequencyPenalty < -2 || FrequencyPenalty > 2)
+            errors.Add(("frequency_penalty", $"frequency_penalty must be between -2 and 2, got {FrequencyPenalty}."));
+        if (!float.IsFinite(RepeatPenalty) || RepeatPenalty <= 0 || RepeatPenalty > 10)
+            errors.Add(("repeat_penalty", $"repeat_penalty must be greater than 0 and at most 10, got {RepeatPenalty}."));
+        return errors;
+    }
+
+    /// <summary>Throws a 400 naming the first bad field (all of them in the message) when invalid.</summary>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0)
+            throw SovereignException.Invalid(string.Join(" ", errors.Select(e => e.Message)), errors[0].Param);
+    }
+}
+
+/// <summary>
+/// What the API layer asks of the engine, free of any wire format. Exactly one of <see cref="Prompt"/>
+/// (raw completion) or <see cref="Messages"/> (chat, rendered with the model's template) is set. Immutable.
+/// </summary>
+public sealed record GenerationRequest
+{
+    public required string Id { get; init; }
+    /// <summary>The model reference as the client named it (name:tag or digest).</summary>
+    public required string Model { get; init; }
+    public string? Prompt { get; init; }
+    public IReadOnlyList<ChatMessage>? Messages { get; init; }
+    /// <summary>Upper bound on generated tokens; null means "until stop or the context is full".</summary>
+    public int? MaxTokens { get; init; }
+    public IReadOnlyList<string> Stop { get; init; } = [];
+    public SamplingParameters Sampling { get; init; } = new();
+    /// <summary>Keep generating past end-of-sequence (benchmarks need fixed lengths).</summary>
+    public bool IgnoreEos { get; init; }
+}

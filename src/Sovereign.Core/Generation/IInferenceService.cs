@@ -1,0 +1,20 @@
+namespace Sovereign.Core.Generation;
+
+/// <summary>
+/// The engine as the API layer sees it: find or load the model, run the request, stream its events.
+/// Implementations are thread-safe: many requests run concurrently.
+/// </summary>
+public interface IInferenceService
+{
+    /// <summary>
+    /// Validation failures, an unknown model and a full queue throw <see cref="Errors.SovereignException"/>
+    /// before the first event; failures after that arrive as <see cref="GenerationEvent.Failed"/>.
+    /// Cancelling <paramref name="cancellationToken"/> frees the sequence within one engine step.
+    /// </summary>
+    IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The models that have a running runner now.</summary>
+    IReadOnlyList<LoadedModelInfo> Loaded();
+}
+
+public sealed record LoadedModelInfo(string Name, string Digest, long SizeBytes, int ContextSize, int Slots, int Active, int Queued, DateTimeOffset LastUsed, int ProcessId);

@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Sovereign.Core.Options;
+
+/// <summary>
+/// Settings of one Sovereign node, bound from the "Sovereign" configuration section and from SOV_* environment
+/// variables (SOV_HOME → Home, SOV_ADMIN_KEY → AdminKey). Validated at start-up; every error names the setting.
+/// </summary>
+public sealed class SovereignOptions
+{
+    public const string Section = "Sovereign";
+
+    /// <summary>Data folder (models, database, uploads). Default: <c>./data</c>. Env: SOV_HOME.</summary>
+    [Required]
+    public string Home { get; set; } = "data";
+
+    /// <summary>An admin API key given by configuration (SOV_ADMIN_KEY); when set, none is generated. At least 16 characters.</summary>
+    [MinLength(16)]
+    public string? AdminKey { get; set; }
+
+    public EngineOptions Engine { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Hosts that outbound HTTP may reach (model mirrors, tool hosts). Default: none.</summary>
+    public List<string> AllowedHosts { get; set; } = [];
+}
+
+/// <summary>How each runner process runs its model.</summary>
+public sealed class EngineOptions
+{
+    /// <summary>Concurrent sequences per model (continuous-batching slots). Default 8.</summary>
+    [Range(1, 256)]
+    public int Slots { get; set; } = 8;
+
+    /// <summary>Context tokens per slot. Default 2048 (capped by the model's own training context).</summary>
+    [Range(64, 1_048_576)]
+    public int ContextSize { get; set; } = 2048;
+
+    /// <summary>Requests that may wait for a slot; beyond it the API answers 429. Default 64.</summary>
+    [Range(0, 100_000)]
+    public int QueueLimit { get; set; } = 64;
+
+    /// <summary>Most prompt tokens prefilled in one engine step, so long prompts do not stall running streams. Default 256.</summary>
+    [Range(16, 65_536)]
+    public int PrefillChunk { get; set; } = 256;
+
+    /// <summary>CPU threads for decoding; 0 = the number of cores. Default 0.</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+
+    /// <summary>Layers offloaded to a GPU when a GPU backend is present. Default 0 (CPU).</summary>
+    [Range(0, 1000)]
+    public int GpuLayers { get; set; }
+
+    /// <summary>Flash attention; off by default because on CPU it slows decoding.</summary>
+    public bool FlashAttention { get; set; }
+
+    /// <summary>How long an idle runner stays loaded. Default 5 minutes.</summary>
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long to wait for a runner to start and load its model. Default 120 s.</summary>
+    public TimeSpan LoadTimeout { get; set; } = TimeSpan.FromSeconds(120);
+}
+
+/// <summary>Bounds on what one request may ask for, checked before anything is allocated.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Largest request body in bytes; larger → 413. Default 8 MiB.</summary>
+    [Range(1024, 1L << 31)]
+    public long MaxRequestBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>Largest prompt (all messages together) in characters, checked before tokenising. Default 1,000,000.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxPromptChars { get; set; } = 1_000_000;
+
+    /// <summary>Largest max_tokens a request may ask for. Default 32768.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxCompletionTokens { get; set; } = 32_768;
+
+    /// <summary>Most stop strings per request. Default 16.</summary>
+    [Range(0, 1024)]
+    public int MaxStopStrings { get; set; } = 16;
+}

@@ -1,0 +1,35 @@
+namespace Sovereign.Models.Store;
+
+/// <summary>
+/// The content-addressed model store under $SOV_HOME/models. Reads go to disk every time, so a CLI and a
+/// server sharing one data folder see each other's changes at once. Thread-safe and safe across processes:
+/// blobs and manifests are written to a temporary file, fsynced, then renamed.
+/// </summary>
+public interface IModelStore
+{
+    /// <summary>
+    /// Validates the GGUF header (refusing a bad file with a 400 naming what is wrong, leaving nothing behind),
+    /// copies it into a blob named by its SHA-256 (once, however often it is imported) and writes the manifest.
+    /// Name defaults to the file name without extension, tag to latest.
+    /// </summary>
+    Task<ModelManifest> ImportAsync(string filePath, ModelName? name = null, string? chatTemplateOverride = null,
+        IProgress<double>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>All manifests, sorted by name then tag.</summary>
+    IReadOnlyList<ModelManifest> List();
+
+    /// <summary>By <c>name[:tag]</c>; null when absent or when the reference is not a valid name.</summary>
+    ModelManifest? Find(string reference);
+
+    /// <summary>Removes the manifest and, when no other manifest uses it, the blob. False when absent.</summary>
+    bool Remove(string reference);
+
+    /// <summary>Sets or clears (null) the chat template override; throws 404 when the model is absent, 400 for an unknown template name.</summary>
+    ModelManifest SetChatTemplate(string reference, string? template);
+
+    /// <summary>Absolute path of a blob by digest.</summary>
+    string BlobPath(string digest);
+
+    /// <summary>Re-hashes the blob and throws (500, code <c>model_corrupt</c>) when it no longer matches its digest.</summary>
+    Task VerifyAsync(ModelManifest manifest, CancellationToken cancellationToken = default);
+}
