@@ -15,6 +15,12 @@ public interface IInferenceService
 
     /// <summary>The models that have a running runner now.</summary>
     IReadOnlyList<LoadedModelInfo> Loaded();
+
+    /// <summary>The native inference backend in use (e.g. "llama.cpp via LLamaSharp 0.30.0, CPU (AVX2)"), for /health and doctor.</summary>
+    string Backend { get; }
+
+    /// <summary>Ends the model's runner process (returning all its memory). False when it was not loaded.</summary>
+    Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default);
 }
 
 public sealed record LoadedModelInfo(string Name, string Digest, long SizeBytes, int ContextSize, int Slots, int Active, int Queued, DateTimeOffset LastUsed, int ProcessId);

@@ -17,4 +17,8 @@ public sealed class ModelManager : IInferenceService
     }
 
     public IReadOnlyList<LoadedModelInfo> Loaded() => [];
+
+    public string Backend => "llama.cpp (not started)";
+
+    public Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default) => Task.FromResult(false);
 }
