@@ -59,6 +59,9 @@ public sealed class EngineOptions
     /// <summary>How long an idle runner stays loaded. Default 5 minutes.</summary>
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The command that starts a runner process (`sov` in runner mode). Default: the `sov` built beside the server.</summary>
+    public string? RunnerCommand { get; set; }
+
     /// <summary>How long to wait for a runner to start and load its model. Default 120 s.</summary>
     public TimeSpan LoadTimeout { get; set; } = TimeSpan.FromSeconds(120);
 }
