@@ -32,6 +32,30 @@ public sealed partial record ModelName(string Name, string Tag)
         return true;
     }
 
+    /// <summary>
+    /// A valid name made from a file's name: extension dropped, lower-cased, anything not allowed in a name turned
+    /// into '-', cut to fit; "model" when nothing usable is left. Tag is <see cref="DefaultTag"/>.
+    /// </summary>
+    public static ModelName FromFileName(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var stem = Path.GetFileNameWithoutExtension(path).ToLowerInvariant();
+        var cleaned = DisallowedRun().Replace(stem, "-");
+        cleaned = DotRun().Replace(cleaned, ".");
+        cleaned = cleaned.TrimStart('.', '-', '_');
+        if (cleaned.Length > 128) cleaned = cleaned[..128];
+        cleaned = cleaned.TrimEnd('.', '-', '_');
+        return TryParse(cleaned, out var name) && name.Tag == DefaultTag && !cleaned.Contains(':', StringComparison.Ordinal)
+            ? name
+            : new ModelName("model", DefaultTag);
+    }
+
+    [GeneratedRegex("[^a-z0-9._-]+")]
+    private static partial Regex DisallowedRun();
+
+    [GeneratedRegex("[.]{2,}")]
+    private static partial Regex DotRun();
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")]
     private static partial Regex NamePattern();
 
