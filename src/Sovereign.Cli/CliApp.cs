@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Sovereign.Cli.Commands;
+using Sovereign.Core.Errors;
+
+namespace Sovereign.Cli;
+
+/// <summary>Builds the command tree and runs it. Every failure ends as one line on stderr and exit code 1 (2 for usage).</summary>
+public static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Sovereign: an offline, self-hosted AI platform.");
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(RunnerModeCommand.Create());
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors) await Console.Error.WriteLineAsync($"sov: {e.Message}");
+            return 2;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (SovereignException e)
+        {
+            await Console.Error.WriteLineAsync($"sov: {e.Message}");
+            return 1;
+        }
+        catch (CliException e)
+        {
+            await Console.Error.WriteLineAsync($"sov: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"sov: cannot reach the server at {CliEnvironment.ServerUrl}: {e.Message}. Is `sov serve` running? (Set SOV_URL to point elsewhere.)");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("sov: cancelled.");
+            return 130;
+        }
+    }
+}
+
+/// <summary>A user-facing CLI failure: its message is printed as is.</summary>
+public sealed class CliException(string message, int exitCode = 1) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

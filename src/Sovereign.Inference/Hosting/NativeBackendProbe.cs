@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+using LLama.Native;
+
+namespace Sovereign.Inference.Hosting;
+
+/// <summary>
+/// Loads llama.cpp in the calling process to say which native build would run models here. Only for
+/// `sov doctor`, which is a short-lived process of its own; the server never loads llama.cpp itself.
+/// </summary>
+public static class NativeBackendProbe
+{
+    /// <summary>The LLamaSharp package version (its assembly version is 0.0.0, so read the informational one).</summary>
+    public static string LlamaSharpVersion { get; } =
+        (typeof(NativeApi).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?").Split('+')[0];
+
+    public static string Describe()
+    {
+        try
+        {
+            var info = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info()) ?? "";
+            var gpu = NativeApi.llama_supports_gpu_offload() ? "GPU offload available" : "CPU only";
+            var version = LlamaSharpVersion;
+            return $"llama.cpp via LLamaSharp {version}, {gpu}; {info.Trim()}";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or LLama.Exceptions.RuntimeError)
+        {
+            return $"llama.cpp could not be loaded: {e.Message}";
+        }
+    }
+}

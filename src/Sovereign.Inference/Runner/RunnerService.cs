@@ -1,0 +1,131 @@
+using Grpc.Core;
+using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
+using Sovereign.Inference.Engine;
+using Sovereign.Inference.Protocol;
+using ProtoChatMessage = Sovereign.Inference.Protocol.ChatMessage;
+
+namespace Sovereign.Inference.Runner;
+
+/// <summary>The gRPC face of one runner: adapts <see cref="LlamaEngine"/> to the runner contract.</summary>
+internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings) : Protocol.Runner.RunnerBase
+{
+    public override async Task Generate(GenerateRequest request, IServerStreamWriter<GenerateEvent> responseStream, ServerCallContext context)
+    {
+        var generation = ToGeneration(request);
+        System.Threading.Channels.ChannelReader<GenerationEvent> events;
+        try
+        {
+            // Submit validates and tokenises on this thread; its refusals become the call's status.
+            events = engine.Submit(generation, context.CancellationToken);
+        }
+        catch (SovereignException e)
+        {
+            throw RunnerErrors.ToRpc(e);
+        }
+
+        // Headers now tell the server the request was accepted; refusals above arrive as a trailers-only status.
+        await context.WriteResponseHeadersAsync([]);
+
+        await foreach (var e in events.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(ToProto(e), context.CancellationToken);
+        }
+    }
+
+    public override Task<TokenizeReply> Tokenize(TokenizeRequest request, ServerCallContext context)
+    {
+        var reply = new TokenizeReply();
+        reply.Tokens.AddRange(engine.Tokenize(request.Text, request.AddBos));
+        return Task.FromResult(reply);
+    }
+
+    public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context)
+    {
+        var stats = engine.Stats;
+        return Task.FromResult(new StatusReply
+        {
+            ModelPath = settings.Engine.ModelPath,
+            Slots = engine.Slots,
+            Active = stats.Active,
+            Queued = stats.Queued,
+            ContextSize = engine.ContextSize,
+            NativeBackend = engine.NativeBackend,
+            TrainContext = engine.TrainContext,
+            HasChatTemplate = engine.HasChatTemplate,
+        });
+    }
+
+    private static GenerationRequest ToGeneration(GenerateRequest r)
+    {
+        var s = r.Sampling ?? new Sampling();
+        return new GenerationRequest
+        {
+            Id = r.Id,
+            Model = "",
+            Prompt = r.Messages.Count == 0 ? r.Prompt : null,
+            Messages = r.Messages.Count == 0 ? null : r.Messages.Select(m => new Core.Generation.ChatMessage(m.Role, m.Content)).ToList(),
+            MaxTokens = r.MaxTokens > 0 ? r.MaxTokens : null,
+            Stop = r.Stop.ToList(),
+            IgnoreEos = r.IgnoreEos,
+            Sampling = new SamplingParameters
+            {
+                Temperature = s.Temperature,
+                TopP = s.TopP,
+                TopK = s.TopK,
+                MinP = s.MinP,
+                Seed = s.HasSeed ? s.Seed : null,
+                PresencePenalty = s.PresencePenalty,
+                FrequencyPenalty = s.FrequencyPenalty,
+                RepeatPenalty = s.RepeatPenalty,
+            },
+        };
+    }
+
+    private static GenerateEvent ToProto(GenerationEvent e) => e switch
+    {
+        GenerationEvent.Started s => new GenerateEvent { Started = new Started { PromptTokens = s.PromptTokens } },
+        GenerationEvent.TextDelta d => new GenerateEvent { Delta = new Delta { Text = d.Text, Tokens = d.Tokens } },
+        GenerationEvent.Finished f => new GenerateEvent
+        {
+            Finished = new Finished
+            {
+                Reason = f.Reason == FinishReason.Length ? "length" : "stop",
+                PromptTokens = f.Usage.PromptTokens,
+                CompletionTokens = f.Usage.CompletionTokens,
+                PromptMs = f.Usage.PromptTime.TotalMilliseconds,
+                DecodeMs = f.Usage.DecodeTime.TotalMilliseconds,
+            },
+        },
+        GenerationEvent.Failed x => new GenerateEvent { Error = new Error { Code = x.Code ?? x.Kind.ToString(), Message = x.Message } },
+        _ => throw new InvalidOperationException($"Unknown event {e.GetType().Name}."),
+    };
+
+    /// <summary>Maps the server's request onto the wire.</summary>
+    internal static GenerateRequest ToProto(GenerationRequest r)
+    {
+        var p = r.Sampling;
+        var sampling = new Sampling
+        {
+            Temperature = p.Temperature,
+            TopP = p.TopP,
+            TopK = p.TopK,
+            MinP = p.MinP,
+            PresencePenalty = p.PresencePenalty,
+            FrequencyPenalty = p.FrequencyPenalty,
+            RepeatPenalty = p.RepeatPenalty,
+        };
+        if (p.Seed is { } seed) sampling.Seed = seed;
+        var proto = new GenerateRequest
+        {
+            Id = r.Id,
+            Prompt = r.Prompt ?? "",
+            MaxTokens = r.MaxTokens ?? 0,
+            Sampling = sampling,
+            IgnoreEos = r.IgnoreEos,
+        };
+        proto.Stop.AddRange(r.Stop);
+        if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content }));
+        return proto;
+    }
+}
