@@ -1,0 +1,65 @@
+using System.Threading.Channels;
+using LLama.Native;
+using Sovereign.Core.Generation;
+
+namespace Sovereign.Inference.Engine;
+
+/// <summary>
+/// One accepted request, from <see cref="LlamaEngine.Submit"/> to its last event. The immutable part is filled in on the
+/// caller's thread; everything below "loop state" is touched only by the engine loop. The cancellation flag is the one
+/// field both sides use.
+/// </summary>
+internal sealed class EngineRequest
+{
+    private int _cancelled;
+
+    public EngineRequest(string id, LLamaToken[] prompt, int maxCompletion, IReadOnlyList<string> stop, SamplingParameters sampling, bool ignoreEos)
+    {
+        Id = id;
+        Prompt = prompt;
+        MaxCompletion = maxCompletion;
+        Sampling = sampling;
+        IgnoreEos = ignoreEos;
+        Stops = new StopStringMatcher(stop);
+        Output = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    }
+
+    public string Id { get; }
+    public LLamaToken[] Prompt { get; }
+    /// <summary>Most tokens to sample: max_tokens, or what is left of the slot's context.</summary>
+    public int MaxCompletion { get; }
+    public SamplingParameters Sampling { get; }
+    public bool IgnoreEos { get; }
+    public Channel<GenerationEvent> Output { get; }
+    public CancellationTokenRegistration Registration { get; set; }
+
+    public bool IsCancelled => Volatile.Read(ref _cancelled) != 0;
+
+    /// <summary>Sets the flag; true the first time.</summary>
+    public bool MarkCancelled() => Interlocked.Exchange(ref _cancelled, 1) == 0;
+
+    // ---- loop state ----
+
+    /// <summary>The slot (= sequence id) while admitted; -1 while waiting or after release.</summary>
+    public int Slot = -1;
+    /// <summary>Tokens of this sequence in the KV cache; the position of the next token decoded.</summary>
+    public int Past;
+    /// <summary>Prompt tokens already decoded.</summary>
+    public int Prefilled;
+    /// <summary>Tokens sampled so far (completion tokens).</summary>
+    public int Completion;
+    /// <summary>The last sampled token, decoded at <see cref="Past"/> in the next step.</summary>
+    public LLamaToken NextToken;
+    /// <summary>Index in this step's batch whose logits this sequence samples after the decode; -1 for none.</summary>
+    public int LogitIndex = -1;
+    /// <summary>Sampled tokens whose text has not yet gone out in a delta.</summary>
+    public int UndeliveredTokens;
+    public bool Done;
+    public long AdmittedAt;
+    public long FirstTokenAt;
+    public SafeLLamaSamplerChainHandle? Sampler;
+    public readonly Utf8Assembler Text = new();
+    public StopStringMatcher Stops { get; }
+
+    public int PromptLeft => Prompt.Length - Prefilled;
+}

@@ -1,0 +1,426 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using LLama.Exceptions;
+using LLama.Native;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
+
+namespace Sovereign.Inference.Engine;
+
+/// <summary>
+/// The in-process inference engine of one loaded model: llama.cpp through LLamaSharp, with continuous batching over
+/// <see cref="Slots"/> sequences of one llama context.
+/// <para>
+/// Threading: one dedicated thread (the loop) owns the llama context and its batch and calls llama_decode synchronously;
+/// it is the only thread that touches them. Every public member is thread-safe. <see cref="Submit"/> validates and
+/// tokenises on the caller's thread, then hands the request to the loop through a bounded queue; events come back
+/// through a per-request channel. <see cref="Dispose"/> stops the loop and frees the context and the model; requests
+/// still running then end with a <see cref="GenerationEvent.Failed"/> (<see cref="ErrorKind.Unavailable"/>).
+/// </para>
+/// </summary>
+public sealed partial class LlamaEngine : IDisposable
+{
+    private const int PenaltyWindow = 64;
+    private static readonly TimeSpan QueueFullRetryAfter = TimeSpan.FromSeconds(1);
+
+    private readonly SafeLlamaModelHandle _model;
+    private readonly SafeLLamaContextHandle _context;
+    private readonly SafeLlamaModelHandle.Vocabulary _vocab;
+    private readonly ChatTemplate? _chatTemplate;
+    private readonly string _missingTemplateReason;
+    private readonly ILogger _logger;
+    private readonly int _queueLimit;
+
+    // Requests accepted and not yet finished (waiting + active); gates the queue. Changed by Submit and the loop.
+    private int _outstanding;
+    private int _active;
+    private long _tokensGenerated;
+    private long _promptTokensProcessed;
+    private long _steps;
+    private int _disposed;
+
+    private LlamaEngine(SafeLlamaModelHandle model, SafeLLamaContextHandle context, EngineSettings settings, int contextSize,
+        ChatTemplate? chatTemplate, string missingTemplateReason, string nativeBackend, ILogger logger)
+    {
+        _model = model;
+        _context = context;
+        _vocab = model.Vocab;
+        _chatTemplate = chatTemplate;
+        _missingTemplateReason = missingTemplateReason;
+        _logger = logger;
+        _queueLimit = settings.QueueLimit;
+        Slots = settings.Slots;
+        ContextSize = contextSize;
+        TrainContext = model.ContextSize;
+        NativeBackend = nativeBackend;
+        _incoming = Channel.CreateBounded<EngineRequest>(new BoundedChannelOptions(Slots + _queueLimit)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _scheduler = new BatchScheduler(settings.PrefillChunk);
+        _slots = new EngineRequest?[Slots];
+        _runningView = new ActiveSequence[Slots];
+        _freeSlotView = new int[Slots];
+        _thread = new Thread(RunLoop) { IsBackground = true, Name = "sovereign-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>Concurrent sequences.</summary>
+    public int Slots { get; }
+
+    /// <summary>Context tokens per sequence (prompt plus completion).</summary>
+    public int ContextSize { get; }
+
+    /// <summary>The context length the model was trained with (from its metadata).</summary>
+    public int TrainContext { get; }
+
+    /// <summary>Whether chat requests can be rendered (an override was given, or llama.cpp recognises the model's template).</summary>
+    public bool HasChatTemplate => _chatTemplate is not null;
+
+    /// <summary>The native library in use, e.g. "llama.cpp via LLamaSharp 0.30.0, CPU (AVX2); CPU : SSE3 = 1 | …".</summary>
+    public string NativeBackend { get; }
+
+    /// <summary>A snapshot of the engine's load and counters.</summary>
+    public EngineStats Stats
+    {
+        get
+        {
+            var active = Volatile.Read(ref _active);
+            var queued = Math.Max(0, Volatile.Read(ref _outstanding) - active);
+            return new EngineStats(active, queued, Interlocked.Read(ref _tokensGenerated), Interlocked.Read(ref _promptTokensProcessed), Interlocked.Read(ref _steps));
+        }
+    }
+
+    /// <summary>
+    /// Loads the model and creates one llama context with <see cref="EngineSettings.Slots"/> sequences of
+    /// <see cref="EngineSettings.ContextSize"/> tokens each, then starts the engine loop.
+    /// </summary>
+    /// <exception cref="SovereignException">Invalid settings (<see cref="ErrorKind.InvalidRequest"/>), a missing file
+    /// (<see cref="ErrorKind.NotFound"/>), or llama.cpp refusing the model or the context (<see cref="ErrorKind.Internal"/>,
+    /// code model_load_failed).</exception>
+    public static LlamaEngine Load(EngineSettings settings, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        logger ??= NullLogger.Instance;
+
+        // :: Step 1: settings and file.
+        var errors = settings.Validate();
+        if (errors.Count > 0)
+            throw new SovereignException(ErrorKind.InvalidRequest, "Invalid engine settings: " + string.Join(" ", errors), code: "invalid_engine_settings");
+        if (!File.Exists(settings.ModelPath))
+            throw new SovereignException(ErrorKind.NotFound, $"Model file not found: {settings.ModelPath}", code: "model_not_found");
+
+        // :: Step 2: the native library. LLamaSharp installs its library resolver in NativeApi's static constructor;
+        // the *Params.Default() calls below do not trigger it, so touch NativeApi first.
+        try
+        {
+            NativeApi.llama_empty_call();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or RuntimeError)
+        {
+            throw new SovereignException(ErrorKind.Internal, $"The llama.cpp native library could not be loaded: {e.Message}", code: "native_library_missing", inner: e);
+        }
+        if (settings.Slots > NativeApi.llama_max_parallel_sequences())
+            throw new SovereignException(ErrorKind.InvalidRequest, $"Slots must be at most {NativeApi.llama_max_parallel_sequences()} (llama.cpp's limit), got {settings.Slots}.", code: "invalid_engine_settings");
+
+        // :: Step 3: the model.
+        var modelParams = LLamaModelParams.Default();
+        modelParams.n_gpu_layers = settings.GpuLayers;
+        SafeLlamaModelHandle model;
+        try
+        {
+            model = SafeLlamaModelHandle.LoadFromFile(settings.ModelPath, modelParams);
+        }
+        catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
+        {
+            throw new SovereignException(ErrorKind.Internal,
+                $"llama.cpp could not load the model '{settings.ModelPath}': the file may be damaged or truncated, or its architecture is not supported by this llama.cpp build.",
+                code: "model_load_failed", inner: e);
+        }
+
+        SafeLLamaContextHandle? context = null;
+        try
+        {
+            if (model.HasEncoder || !model.HasDecoder)
+                throw new SovereignException(ErrorKind.Internal, $"The model '{settings.ModelPath}' is not a decoder-only model; only those can generate text here.", code: "model_load_failed");
+
+            // :: Step 4: one context, one KV stream per sequence (kv_unified = false), so each gets its own ContextSize.
+            var trainContext = model.ContextSize;
+            var perSequence = trainContext > 0 ? Math.Min(settings.ContextSize, trainContext) : settings.ContextSize;
+            var batchTokens = settings.Slots + settings.PrefillChunk;
+            var threads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
+            var contextParams = LLamaContextParams.Default();
+            contextParams.n_ctx = checked((uint)(settings.Slots * perSequence));
+            contextParams.n_seq_max = (uint)settings.Slots;
+            contextParams.n_batch = (uint)batchTokens;
+            contextParams.n_ubatch = (uint)Math.Min(batchTokens, 512);
+            contextParams.n_threads = threads;
+            contextParams.n_threads_batch = threads;
+            contextParams.kv_unified = false;
+            contextParams.llama_flash_attn_type = settings.FlashAttention
+                ? LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_ENABLED
+                : LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
+            try
+            {
+                context = SafeLLamaContextHandle.Create(model, contextParams);
+            }
+            catch (RuntimeError e)
+            {
+                throw ContextFailed(settings, e);
+            }
+            // LLamaSharp 0.30.0 does not notice a failed llama_init_from_model (it returns an invalid handle, not null).
+            if (context.IsInvalid)
+                throw ContextFailed(settings, null);
+
+            // llama.cpp may round n_ctx; never promise a sequence more than its stream holds.
+            var contextSize = Math.Min(perSequence, (int)(context.ContextSize / Math.Max(1u, context.MaxSeq)));
+
+            // :: Step 5: chat template and backend description.
+            var template = ChatTemplate.Resolve(model, settings.ChatTemplateOverride, out var missingReason);
+            var backend = DescribeBackend();
+
+            var engine = new LlamaEngine(model, context, settings, contextSize, template, missingReason, backend, logger);
+            Log.Loaded(logger, Path.GetFileName(settings.ModelPath), settings.Slots, contextSize, threads, settings.GpuLayers, settings.FlashAttention, template?.Description ?? "none");
+            return engine;
+        }
+        catch
+        {
+            context?.Dispose();
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static SovereignException ContextFailed(EngineSettings s, Exception? inner) => new(ErrorKind.Internal,
+        $"llama.cpp could not create a context of {s.Slots} x {s.ContextSize} tokens for '{s.ModelPath}' (not enough memory, or settings the model does not support).",
+        code: "model_load_failed", inner: inner);
+
+    private static string DescribeBackend()
+    {
+        var version = typeof(NativeApi).Assembly.GetName().Version?.ToString(3) ?? "?";
+        var meta = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama)?.Metadata;
+        var kind = meta is null ? "unknown build"
+            : meta.UseCuda ? "CUDA"
+            : meta.UseVulkan ? "Vulkan"
+            : $"CPU ({meta.AvxLevel})";
+        var gpu = NativeApi.llama_supports_gpu_offload() ? ", GPU offload available" : "";
+        var info = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info())?.Trim() ?? "";
+        return $"llama.cpp via LLamaSharp {version}, {kind}{gpu}; {info}";
+    }
+
+    /// <summary>
+    /// Validates and tokenises <paramref name="request"/> on the calling thread, then queues it. The returned stream
+    /// yields <see cref="GenerationEvent.Started"/> when the request gets a slot, then text deltas, then exactly one
+    /// <see cref="GenerationEvent.Finished"/> or <see cref="GenerationEvent.Failed"/>. Cancelling
+    /// <paramref name="cancellationToken"/> frees the sequence within one engine step; the stream then completes
+    /// without a final event.
+    /// </summary>
+    /// <exception cref="SovereignException">Before anything is queued: invalid sampling, max_tokens or stop strings,
+    /// neither or both of prompt and messages, chat messages without a chat template, a prompt that does not fit the
+    /// context (code context_length_exceeded) — all <see cref="ErrorKind.InvalidRequest"/>; a full queue
+    /// (<see cref="ErrorKind.RateLimited"/> with <see cref="SovereignException.RetryAfter"/>); an engine being
+    /// disposed (<see cref="ErrorKind.Unavailable"/>).</exception>
+    public ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+
+        // :: Step 1: the request's own fields.
+        request.Sampling.EnsureValid();
+        if (request.MaxTokens is <= 0)
+            throw SovereignException.Invalid($"max_tokens must be at least 1, got {request.MaxTokens}.", "max_tokens");
+        foreach (var stop in request.Stop)
+        {
+            if (string.IsNullOrEmpty(stop))
+                throw SovereignException.Invalid("Stop strings must not be empty.", "stop");
+        }
+        var hasPrompt = request.Prompt is not null;
+        var hasMessages = request.Messages is not null;
+        if (hasPrompt == hasMessages)
+            throw SovereignException.Invalid("Exactly one of prompt and messages must be given.", hasPrompt ? "messages" : "prompt");
+
+        // :: Step 2: render (chat) and tokenise.
+        LLamaToken[] prompt;
+        string param;
+        if (hasMessages)
+        {
+            if (request.Messages!.Count == 0)
+                throw SovereignException.Invalid("messages must contain at least one message.", "messages");
+            prompt = TokenizeInternal(RenderChat(request.Messages), _vocab.ShouldAddBOS);
+            param = "messages";
+        }
+        else
+        {
+            prompt = TokenizeInternal(request.Prompt!, _vocab.ShouldAddBOS);
+            param = "prompt";
+        }
+        if (prompt.Length == 0)
+            throw SovereignException.Invalid("The prompt is empty.", param);
+
+        // :: Step 3: it must fit the slot's context, with room for at least one (or max_tokens) new tokens.
+        if (prompt.Length >= ContextSize)
+        {
+            throw SovereignException.Invalid(
+                $"This model's maximum context length is {ContextSize} tokens, but the prompt has {prompt.Length} tokens (leaving no room for a completion).",
+                param, "context_length_exceeded");
+        }
+        if (request.MaxTokens is int max && prompt.Length + max > ContextSize)
+        {
+            throw SovereignException.Invalid(
+                $"This model's maximum context length is {ContextSize} tokens, but {prompt.Length + max} tokens were requested ({prompt.Length} in the prompt, {max} for the completion). Reduce the prompt or max_tokens.",
+                "max_tokens", "context_length_exceeded");
+        }
+        var maxCompletion = request.MaxTokens ?? ContextSize - prompt.Length;
+
+        // :: Step 4: a place in the queue (waiting + running never exceeds Slots + QueueLimit).
+        if (!TryReserve())
+        {
+            throw new SovereignException(ErrorKind.RateLimited,
+                $"The model is busy: all {Slots} slots are in use and {_queueLimit} requests are waiting. Try again shortly.", code: "queue_full")
+            {
+                RetryAfter = QueueFullRetryAfter,
+            };
+        }
+
+        // :: Step 5: hand it to the loop.
+        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos);
+        if (cancellationToken.CanBeCanceled)
+        {
+            item.Registration = cancellationToken.UnsafeRegister(static state =>
+            {
+                var (engine, req) = ((LlamaEngine, EngineRequest))state!;
+                engine.OnCancelled(req);
+            }, (this, item));
+        }
+        if (!_incoming.Writer.TryWrite(item))
+        {
+            item.Registration.Unregister();
+            Interlocked.Decrement(ref _outstanding);
+            throw new SovereignException(ErrorKind.Unavailable, "The engine is shutting down.", code: "engine_stopped") { RetryAfter = QueueFullRetryAfter };
+        }
+        _wake.Set();
+        return item.Output.Reader;
+    }
+
+    /// <summary>Tokenises text with the model's vocabulary (special tokens written as text are parsed). Thread-safe.</summary>
+    public int[] Tokenize(string text, bool addBos)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ThrowIfDisposed();
+        return MemoryMarshal.Cast<LLamaToken, int>(TokenizeInternal(text, addBos)).ToArray();
+    }
+
+    /// <summary>The text of <paramref name="tokens"/> (special tokens render as nothing; bad UTF-8 as U+FFFD). Thread-safe.</summary>
+    public string Detokenize(IReadOnlyList<int> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ThrowIfDisposed();
+        var bytes = new ArrayBufferWriter<byte>();
+        var piece = new byte[64];
+        var vocabSize = _vocab.Count;
+        foreach (var t in tokens)
+        {
+            // llama.cpp does not check token ids here; an id outside the vocabulary would crash the process.
+            if ((uint)t >= (uint)vocabSize)
+                throw new ArgumentOutOfRangeException(nameof(tokens), t, $"Token ids must be between 0 and {vocabSize - 1}.");
+            var n = (int)_model.TokenToSpan(t, piece);
+            if (n > piece.Length)
+            {
+                piece = new byte[n];
+                n = (int)_model.TokenToSpan(t, piece);
+            }
+            bytes.Write(piece.AsSpan(0, n));
+        }
+        return Encoding.UTF8.GetString(bytes.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Renders chat messages with the chat template (llama.cpp's own implementation), ending with the start of an
+    /// assistant turn. Thread-safe.
+    /// </summary>
+    /// <exception cref="SovereignException">400 when the model has no chat template and none was set.</exception>
+    public string RenderChat(IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        ThrowIfDisposed();
+        if (_chatTemplate is null)
+            throw SovereignException.Invalid(_missingTemplateReason, "messages", "chat_template_missing");
+        return _chatTemplate.Render(messages);
+    }
+
+    private LLamaToken[] TokenizeInternal(string text, bool addBos)
+    {
+        var tokens = _model.Tokenize(text, addBos, special: true, Encoding.UTF8);
+        // A template that writes the BOS text itself plus add_bos would give two; keep one, as llama.cpp's server warns.
+        if (addBos && tokens.Length >= 2 && _vocab.BOS is { } bos && tokens[0] == bos && tokens[1] == bos)
+            tokens = tokens[1..];
+        return tokens;
+    }
+
+    private bool TryReserve()
+    {
+        var limit = Slots + _queueLimit;
+        while (true)
+        {
+            var current = Volatile.Read(ref _outstanding);
+            if (current >= limit)
+                return false;
+            if (Interlocked.CompareExchange(ref _outstanding, current + 1, current) == current)
+                return true;
+        }
+    }
+
+    private void OnCancelled(EngineRequest request)
+    {
+        if (request.MarkCancelled())
+        {
+            Interlocked.Increment(ref _cancellations);
+            SignalLoop();
+        }
+    }
+
+    private void SignalLoop()
+    {
+        try
+        {
+            _wake.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The engine is gone; nothing left to wake.
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+            throw new SovereignException(ErrorKind.Unavailable, "The engine has been shut down.", code: "engine_stopped");
+    }
+
+    /// <summary>Stops the loop (failing what is still running or queued), then frees the context and the model.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _stopping = true;
+        _incoming.Writer.TryComplete();
+        _running.Set();
+        _wake.Set();
+        if (Thread.CurrentThread != _thread)
+            _thread.Join();
+        _context.Dispose();
+        _model.Dispose();
+        _wake.Dispose();
+        _running.Dispose();
+        _parked.Dispose();
+    }
+
+    private static long Now() => Stopwatch.GetTimestamp();
+}
