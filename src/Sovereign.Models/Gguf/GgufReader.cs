@@ -102,7 +102,7 @@ public static class GgufReader
             var alignment = GgufFile.DefaultAlignment;
             if (metadata.TryGetValue("general.alignment", out var alignValue))
             {
-                // llama.cpp asserts (aborting the process) when this is not a uint32, so refuse it here.
+                // The format says uint32 and llama.cpp refuses any other type, so a u64 here is no alignment at all.
                 if (alignValue.Value is not uint a)
                     Fail($"general.alignment must be a uint32, not a {GgufValueTypes.Name(alignValue.Type)}");
                 else if (a == 0 || (a & (a - 1)) != 0)
@@ -123,7 +123,7 @@ public static class GgufReader
             var headerEnd = _pos;
             var dataOffset = headerEnd + (alignment - headerEnd % alignment) % alignment;
             CheckTensorPlacement(tensors, dataOffset);
-            return new GgufFile(fileName, version, _length, metadata, tensors, alignment, dataOffset);
+            return new GgufFile(fileName, version, _length, new System.Collections.ObjectModel.ReadOnlyDictionary<string, GgufValue>(metadata), tensors.AsReadOnly(), alignment, dataOffset);
         }
 
         private GgufTensorInfo ReadTensorInfo(int index, uint alignment)

@@ -54,7 +54,7 @@ public sealed partial class FileModelStore : IModelStore
         var modelName = name is null ? ModelName.FromFileName(source) : Checked(name);
 
         // Refuse a bad file or an unusable name before copying gigabytes.
-        ReadHeader(source);
+        LlamaCppCompatibility.Check(ReadHeader(source));
         CheckNameFits(modelName);
         progress?.Report(0);
 
@@ -72,6 +72,7 @@ public sealed partial class FileModelStore : IModelStore
             // The source may have changed after it was checked; the copy is what gets served, so check the copy.
             temp.Position = 0;
             var header = GgufReader.Read(temp, Path.GetFileName(source));
+            LlamaCppCompatibility.Check(header);
 
             await using var storeLock = await StoreLock.AcquireAsync(Paths.Models, cancellationToken).ConfigureAwait(false);
             CleanAbandonedImports();

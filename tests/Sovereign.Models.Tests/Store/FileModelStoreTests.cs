@@ -128,6 +128,19 @@ public sealed class FileModelStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Valid_gguf_that_llama_cpp_cannot_load_is_refused_before_copying()
+    {
+        var path = _dir.File("nested.gguf");
+        await File.WriteAllBytesAsync(path, Gguf.GgufWriterTests.SmallFileWithEveryValueType());
+
+        var e = await Assert.ThrowsAsync<GgufFormatException>(() => _store.ImportAsync(path));
+
+        Assert.Contains("llama.cpp cannot load", e.Message, StringComparison.Ordinal);
+        Assert.Empty(Blobs());
+        Assert.Empty(_store.List());
+    }
+
+    [Fact]
     public async Task A_missing_file_is_a_400_naming_it()
     {
         var e = await Assert.ThrowsAsync<SovereignException>(() => _store.ImportAsync(_dir.File("nope.gguf")));
