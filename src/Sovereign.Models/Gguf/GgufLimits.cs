@@ -20,6 +20,6 @@ public static class GgufLimits
     public const long MaxArrayLength = int.MaxValue;
     public const int MaxArrayDepth = 8;
 
-    /// <summary>Metadata and tensor table together (real models stay below 50 MiB, mostly vocabulary).</summary>
-    public const long MaxHeaderBytes = 1L << 30;
+    /// <summary>Metadata and tensor table together: what the reader may hold in memory. Real models stay below 20 MiB, mostly vocabulary.</summary>
+    public const long MaxHeaderBytes = 256L << 20;
 }

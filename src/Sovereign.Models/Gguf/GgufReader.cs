@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.ObjectModel;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -18,11 +19,13 @@ public static class GgufReader
         return Read(stream, Path.GetFileName(path));
     }
 
-    /// <summary>Reads a header from a seekable stream positioned at the start of the file; the stream is left open.</summary>
+    /// <summary>Reads a header from a seekable stream holding the whole file, from its start; the stream is left open.</summary>
+    /// <param name="fileName">Names the file in error messages.</param>
     public static GgufFile Read(Stream stream, string fileName)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek) throw new ArgumentException("The GGUF reader needs a seekable stream to check tensor offsets against the file length.", nameof(stream));
+        stream.Position = 0;
         return new Parser(stream, fileName).Parse();
     }
 
@@ -123,7 +126,7 @@ public static class GgufReader
             var headerEnd = _pos;
             var dataOffset = headerEnd + (alignment - headerEnd % alignment) % alignment;
             CheckTensorPlacement(tensors, dataOffset);
-            return new GgufFile(fileName, version, _length, new System.Collections.ObjectModel.ReadOnlyDictionary<string, GgufValue>(metadata), tensors.AsReadOnly(), alignment, dataOffset);
+            return new GgufFile(fileName, version, _length, new ReadOnlyDictionary<string, GgufValue>(metadata), tensors.AsReadOnly(), alignment, dataOffset);
         }
 
         private GgufTensorInfo ReadTensorInfo(int index, uint alignment)
