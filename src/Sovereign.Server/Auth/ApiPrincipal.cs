@@ -1,0 +1,43 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace Sovereign.Server.Auth;
+
+/// <summary>Who is calling: the authenticated key, its tenant and scopes. Set on every <c>/v1</c> and <c>/admin</c> request. Immutable.</summary>
+public sealed record ApiPrincipal(string KeyId, string TenantId, string KeyName, IReadOnlyList<string> Scopes)
+{
+    public const string AuthenticationType = "ApiKey";
+
+    public bool HasScope(string scope) =>
+        Scopes.Contains(scope) || (scope == ApiKeyScopes.Inference && Scopes.Contains(ApiKeyScopes.Admin));
+
+    internal static ApiPrincipal From(ApiKeyInfo key) => new(key.Id, key.TenantId, key.Name, key.Scopes);
+
+    internal ClaimsPrincipal ToClaimsPrincipal()
+    {
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, KeyId),
+            new(ClaimTypes.Name, KeyName),
+            new("tenant", TenantId),
+        };
+        claims.AddRange(Scopes.Select(s => new Claim("scope", s)));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, AuthenticationType));
+    }
+}
+
+public static class ApiPrincipalHttpContextExtensions
+{
+    /// <summary>The caller's principal; null on unauthenticated paths such as <c>/health</c>.</summary>
+    public static ApiPrincipal? GetApiPrincipal(this HttpContext context) => context.Features.Get<ApiPrincipal>();
+
+    /// <summary>The caller's principal; throws when the request was not authenticated (a wiring bug).</summary>
+    public static ApiPrincipal GetRequiredApiPrincipal(this HttpContext context) =>
+        context.GetApiPrincipal() ?? throw new InvalidOperationException($"No API principal on {context.Request.Path}: the route is outside the authenticated areas.");
+
+    internal static void SetApiPrincipal(this HttpContext context, ApiPrincipal principal)
+    {
+        context.Features.Set(principal);
+        context.User = principal.ToClaimsPrincipal();
+    }
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Sovereign.Core.Options;
+
+namespace Sovereign.Server.Hosting;
+
+/// <summary>
+/// Checks <see cref="SovereignOptions"/> and its nested sections with their DataAnnotations plus the rules
+/// attributes cannot express. Reports every problem at once, each naming the setting and its value
+/// (secrets by their length only). Stateless; thread-safe.
+/// </summary>
+internal sealed class SovereignOptionsValidator : IValidateOptions<SovereignOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SovereignOptions options)
+    {
+        var failures = new List<string>();
+        Annotations(options, SovereignOptions.Section, failures);
+        Annotations(options.Engine, $"{SovereignOptions.Section}:Engine", failures);
+        Annotations(options.Limits, $"{SovereignOptions.Section}:Limits", failures);
+
+        if (!string.IsNullOrWhiteSpace(options.Home))
+        {
+            try
+            {
+                _ = Path.GetFullPath(options.Home);
+            }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+            {
+                failures.Add($"Sovereign:Home = '{options.Home}' is not a usable path: {e.Message}");
+            }
+        }
+        if (options.Engine.KeepAlive < TimeSpan.Zero)
+            failures.Add($"Sovereign:Engine:KeepAlive = '{options.Engine.KeepAlive}' is invalid: it must not be negative.");
+        if (options.Engine.LoadTimeout <= TimeSpan.Zero)
+            failures.Add($"Sovereign:Engine:LoadTimeout = '{options.Engine.LoadTimeout}' is invalid: it must be positive.");
+        for (var i = 0; i < options.AllowedHosts.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.AllowedHosts[i]))
+                failures.Add($"Sovereign:AllowedHosts:{i} = '{options.AllowedHosts[i]}' is invalid: a host name is required.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void Annotations(object section, string path, List<string> failures)
+    {
+        var results = new List<ValidationResult>();
+        if (Validator.TryValidateObject(section, new ValidationContext(section), results, validateAllProperties: true)) return;
+        foreach (var result in results)
+        {
+            foreach (var member in result.MemberNames.DefaultIfEmpty(""))
+            {
+                var value = section.GetType().GetProperty(member)?.GetValue(section);
+                failures.Add($"{path}:{member} = {Display(member, value)} is invalid: {result.ErrorMessage}");
+            }
+        }
+    }
+
+    private static string Display(string member, object? value) => value switch
+    {
+        null => "(not set)",
+        string s when member.Contains("Key", StringComparison.Ordinal) => $"(hidden, {s.Length} characters)",
+        IFormattable f => $"'{f.ToString(null, CultureInfo.InvariantCulture)}'",
+        _ => $"'{value}'",
+    };
+}

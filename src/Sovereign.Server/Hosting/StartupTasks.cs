@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Sovereign.Core.Options;
+using Sovereign.Server.Auth;
+using Sovereign.Server.Data;
+
+namespace Sovereign.Server.Hosting;
+
+/// <summary>
+/// What must be true before the first request: the data folder exists, the database schema is current and an
+/// admin key exists. Runs in <see cref="StartingAsync"/>, i.e. after options validation and before Kestrel listens.
+/// </summary>
+internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database, AdminKeyBootstrapper adminKey, ILogger<StartupTasks> logger)
+    : IHostedLifecycleService
+{
+    public async Task StartingAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(paths.Root);
+        logger.DataFolder(paths.Root);
+        var version = database.Migrate();
+        logger.DatabaseReady(paths.Database, version);
+        await adminKey.RunAsync(cancellationToken);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,165 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sovereign.Core.Generation;
+using Sovereign.Core.Options;
+
+namespace Sovereign.Server.OpenAi;
+
+/// <summary><c>POST /v1/chat/completions</c> in OpenAI's wire format.</summary>
+internal static class ChatCompletionsApi
+{
+    public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/chat/completions", (HttpContext context, ChatCompletionsHandler handler) => handler.HandleAsync(context))
+            .WithName("CreateChatCompletion");
+        return app;
+    }
+}
+
+/// <summary>
+/// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
+/// answers. Thread-safe.
+/// </summary>
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, ILogger<ChatCompletionsHandler> logger)
+{
+    private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        // :: Step 1: parse (bad JSON → 400 saying where).
+        var body = await JsonBody.ReadAsync(context.Request, ServerJsonContext.Default.ChatCompletionRequest);
+
+        // :: Step 2: check everything, reporting every problem at once.
+        var limits = options.Value.Limits;
+        var problems = new RequestProblems();
+        if (string.IsNullOrWhiteSpace(body.Model)) problems.Missing("model");
+        var messages = MapMessages(body.Messages, problems, out var promptChars);
+        var sampling = SamplingRequestMapper.Sampling(body, problems);
+        var maxTokens = body.MaxCompletionTokens is not null
+            ? SamplingRequestMapper.MaxTokens(body.MaxCompletionTokens, "max_completion_tokens", limits, problems)
+            : SamplingRequestMapper.MaxTokens(body.MaxTokens, "max_tokens", limits, problems);
+        var stop = SamplingRequestMapper.Stop(body.Stop, limits, problems);
+        SamplingRequestMapper.CheckShared(body, problems);
+        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+            problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
+        if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format
+            && !(format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
+            problems.Unsupported("response_format", "Only response_format {\"type\": \"text\"} is supported by this server yet.");
+        if (body.Logprobs == true) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
+        SamplingRequestMapper.CheckPromptLength(promptChars, "messages", limits, problems);
+        problems.ThrowIfAny();
+
+        // :: Step 3: the model must be in the store (404 model_not_found otherwise).
+        var manifest = responder.ResolveModel(body.Model!);
+
+        // :: Step 4: map and answer.
+        var responseFormat = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference,
+            ResponseFormat.FingerprintOf(manifest.Digest));
+        var request = new GenerationRequest
+        {
+            Id = responseFormat.Id,
+            Model = manifest.Reference,
+            Messages = messages,
+            MaxTokens = maxTokens,
+            Stop = stop,
+            Sampling = sampling,
+            IgnoreEos = body.IgnoreEos == true,
+        };
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));
+        await responder.RespondAsync(context, request, responseFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
+    }
+
+    /// <summary>
+    /// Roles system, user, assistant, tool and developer (sent to the template as system, as OpenAI treats it);
+    /// content as a string or an array of text parts (joined with newlines). Other part types are refused for now.
+    /// </summary>
+    internal static List<ChatMessage> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars)
+    {
+        chars = 0;
+        var messages = new List<ChatMessage>();
+        if (input is null)
+        {
+            problems.Missing("messages");
+            return messages;
+        }
+        if (input.Count == 0)
+        {
+            problems.Add("messages", "Invalid 'messages': empty array. Expected an array with at least one message.", "empty_array");
+            return messages;
+        }
+
+        for (var i = 0; i < input.Count; i++)
+        {
+            var param = $"messages[{i}]";
+            if (input[i] is not { } message)
+            {
+                problems.Add(param, $"Invalid '{param}': expected a message object, got null.", "invalid_type");
+                continue;
+            }
+            if (string.IsNullOrEmpty(message.Role))
+            {
+                problems.Missing($"{param}.role");
+                continue;
+            }
+            if (!Roles.Contains(message.Role))
+            {
+                problems.Add($"{param}.role", $"Invalid value for '{param}.role': '{message.Role}'. Supported values are: 'system', 'user', 'assistant', 'tool' and 'developer'.", "invalid_value");
+                continue;
+            }
+            var content = MapContent(message.Content, message.Role, param, problems);
+            if (content is null) continue;
+            chars += content.Length;
+            messages.Add(new ChatMessage(message.Role == "developer" ? "system" : message.Role, content));
+        }
+        return messages;
+    }
+
+    private static string? MapContent(JsonElement? content, string role, string param, RequestProblems problems)
+    {
+        if (content is not { } element || element.ValueKind == JsonValueKind.Null)
+        {
+            // An assistant turn that only called tools has no content.
+            if (role == "assistant") return "";
+            problems.Missing($"{param}.content");
+            return null;
+        }
+        if (element.ValueKind == JsonValueKind.String) return element.GetString()!;
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{param}.content", $"Invalid type for '{param}.content': expected a string or an array of content parts.", "invalid_type");
+            return null;
+        }
+
+        var text = new StringBuilder();
+        var j = 0;
+        foreach (var part in element.EnumerateArray())
+        {
+            var partParam = $"{param}.content[{j++}]";
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
+            {
+                problems.Add(partParam, $"Invalid '{partParam}': expected an object with a 'type'.", "invalid_type");
+                return null;
+            }
+            if (type.GetString() != "text")
+            {
+                problems.Unsupported($"{partParam}.type",
+                    $"Content parts of type '{type.GetString()}' are not supported yet ('{partParam}'); send text parts only.");
+                return null;
+            }
+            if (!part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)
+            {
+                problems.Missing($"{partParam}.text");
+                return null;
+            }
+            if (text.Length > 0) text.Append('\n');
+            text.Append(partText.GetString());
+        }
+        return text.ToString();
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Sovereign.Server.Hosting;
+
+namespace Sovereign.Server;
+
+/// <summary>
+/// The Sovereign HTTP host: the OpenAI-compatible API, the admin API and health, over the model store and the
+/// engine. <c>sov serve</c> runs <c>await SovereignServer.Build(args).RunAsync()</c>; tests do the same on port 0.
+/// </summary>
+public static class SovereignServer
+{
+    /// <summary>Where the server listens when neither <c>--urls</c>, ASPNETCORE_URLS nor Kestrel endpoints say otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    /// <summary>Builds the server from command-line arguments (ASP.NET Core configuration syntax, e.g. <c>--urls</c>, <c>--Sovereign:Home=…</c>).</summary>
+    public static WebApplication Build(string[] args) => Build(args, configure: null);
+
+    /// <summary>
+    /// Builds the server; <paramref name="configure"/> runs after Sovereign's own registrations, so hosts and tests
+    /// can replace services (e.g. the inference service) before the app is built.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+
+        // :: Step 1: configuration. SOV_* environment variables rank above appsettings and ASPNETCORE_* variables,
+        //    and the command line is added again so that it still wins over them.
+        builder.Configuration.AddInMemoryCollection(SovEnvironmentVariables.Map(Environment.GetEnvironmentVariables()));
+        builder.Configuration.AddCommandLine(args);
+
+        // :: Step 2: a loopback-only default address, unless the operator named one the ASP.NET way.
+        if (!NamesAnAddress(builder.Configuration)) builder.WebHost.UseUrls(DefaultUrl);
+
+        // :: Step 3: services, then the caller's replacements.
+        builder.Services.AddSovereignServer();
+        configure?.Invoke(builder);
+
+        // :: Step 4: the pipeline: OpenAI-shaped errors outermost, then API-key authentication, then the endpoints.
+        var app = builder.Build();
+        app.MapSovereignServer();
+        return app;
+    }
+
+    private static bool NamesAnAddress(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration[WebHostDefaults.ServerUrlsKey])
+        || !string.IsNullOrWhiteSpace(configuration[WebHostDefaults.HttpPortsKey])
+        || !string.IsNullOrWhiteSpace(configuration[WebHostDefaults.HttpsPortsKey])
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+}
