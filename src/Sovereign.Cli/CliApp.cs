@@ -9,6 +9,10 @@ public static class CliApp
 {
     public static async Task<int> RunAsync(string[] args)
     {
+        // Piped output has no terminal width; honour COLUMNS, else use a wide page so tables stay one row per item.
+        if (Console.IsOutputRedirected)
+            Spectre.Console.AnsiConsole.Profile.Width = int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out var columns) && columns > 20 ? columns : 200;
+
         var root = new RootCommand("Sovereign: an offline, self-hosted AI platform.");
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());

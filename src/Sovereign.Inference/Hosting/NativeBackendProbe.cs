@@ -9,10 +9,10 @@ namespace Sovereign.Inference.Hosting;
 /// </summary>
 public static class NativeBackendProbe
 {
-    /// <summary>The LLamaSharp package version (its assembly version is 0.0.0, so read the informational one).</summary>
+    /// <summary>The LLamaSharp package version, stamped at build time (its assembly version says 0.0.0).</summary>
     public static string LlamaSharpVersion { get; } =
-        (typeof(NativeApi).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "?").Split('+')[0];
+        typeof(NativeBackendProbe).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .OfType<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "LLamaSharpVersion")?.Value ?? "?";
 
     public static string Describe()
     {
