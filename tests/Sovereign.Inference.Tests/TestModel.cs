@@ -18,6 +18,16 @@ internal static class TestModel
 {
     public static string Path { get; } = Find();
 
+    static TestModel()
+    {
+        // llama.cpp logs every load at length; keep test output to its errors.
+        NativeLogConfig.llama_log_set((level, message) =>
+        {
+            if (level == LLamaLogLevel.Error)
+                Console.Error.Write(message);
+        });
+    }
+
     private static string Find()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -67,6 +77,8 @@ internal static class Streams
     {
         Assert.IsType<GenerationEvent.Started>(events[0]);
         Assert.All(events.Skip(1).SkipLast(1), e => Assert.IsType<GenerationEvent.TextDelta>(e));
+        if (events[^1] is GenerationEvent.Failed failed)
+            Assert.Fail($"The stream failed: {failed.Kind} {failed.Code}: {failed.Message}");
         return Assert.IsType<GenerationEvent.Finished>(events[^1]);
     }
 

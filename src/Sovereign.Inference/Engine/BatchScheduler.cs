@@ -6,7 +6,7 @@ namespace Sovereign.Inference.Engine;
 internal readonly record struct ActiveSequence(int Slot, int PromptLeft);
 
 /// <summary>What one slot contributes to a step's batch.</summary>
-/// <param name="Slot">The slot.</param>
+/// <param name="Slot">The slot (after this step's moves).</param>
 /// <param name="PromptTokens">Prompt tokens of this slot to prefill this step; 0 means one decode token.</param>
 internal readonly record struct PlannedWork(int Slot, int PromptTokens)
 {
@@ -18,6 +18,9 @@ internal readonly record struct PlannedWork(int Slot, int PromptTokens)
 /// <param name="Slot">The free slot it takes.</param>
 internal readonly record struct Admission(int WaitingIndex, int Slot);
 
+/// <summary>A running sequence that moves (with its KV cells) from one slot to a lower free one before the step.</summary>
+internal readonly record struct SlotMove(int From, int To);
+
 /// <summary>
 /// One step's plan. Owned by the <see cref="BatchScheduler"/> that made it and overwritten by its next
 /// <see cref="BatchScheduler.Plan"/> call.
@@ -26,12 +29,16 @@ internal sealed class StepPlan
 {
     internal readonly List<PlannedWork> WorkList = [];
     internal readonly List<Admission> AdmissionList = [];
+    internal readonly List<SlotMove> MoveList = [];
 
-    /// <summary>Work in batch order: decode tokens of running sequences first, then prompt chunks, oldest first.</summary>
-    public IReadOnlyList<PlannedWork> Work => WorkList;
+    /// <summary>Moves to carry out first, in order. <see cref="Work"/> and <see cref="Admissions"/> use the slots after them.</summary>
+    public IReadOnlyList<SlotMove> Moves => MoveList;
 
     /// <summary>Waiting requests admitted this step, in arrival order; their first chunk is in <see cref="Work"/>.</summary>
     public IReadOnlyList<Admission> Admissions => AdmissionList;
+
+    /// <summary>Work in priority order: decode tokens of running sequences first, then prompt chunks, oldest first.</summary>
+    public IReadOnlyList<PlannedWork> Work => WorkList;
 
     /// <summary>Prompt tokens in this step (at most the scheduler's budget).</summary>
     public int PromptTokens { get; internal set; }
@@ -45,6 +52,7 @@ internal sealed class StepPlan
     {
         WorkList.Clear();
         AdmissionList.Clear();
+        MoveList.Clear();
         PromptTokens = 0;
         DecodeTokens = 0;
     }
@@ -56,8 +64,11 @@ internal sealed class StepPlan
 /// <item>Every generating sequence gets exactly one decode token. These never wait and do not count against the budget.</item>
 /// <item>Sequences that are still prefilling get prompt tokens oldest first, each as many as it still needs, until the
 /// prefill budget (<c>PrefillChunk</c> tokens per step over all sequences) is spent.</item>
-/// <item>Waiting requests are admitted in arrival order (no overtaking) into free slots (lowest first) while there is a
-/// free slot and budget left; each takes its first chunk from what is left of the budget.</item>
+/// <item>Waiting requests are admitted in arrival order (no overtaking) into the lowest free slots while there is a free
+/// slot and budget left; each takes its first chunk from what is left of the budget.</item>
+/// <item>Occupied slots are kept contiguous from 0: while a free slot lies below an occupied one, the highest occupied
+/// sequence moves down into the lowest free slot. (llama.cpp decodes sequences with consecutive ids in one micro-batch;
+/// a gap splits the step into several passes over the weights.)</item>
 /// </list>
 /// There is no separate prefill phase: a long prompt is spread over steps and running streams keep getting a token each
 /// step meanwhile. Not thread-safe; used only by the engine loop (and tests).
@@ -65,6 +76,9 @@ internal sealed class StepPlan
 internal sealed class BatchScheduler
 {
     private readonly StepPlan _plan = new();
+    private readonly List<int> _free = [];
+    private int[] _slotAfterMove = new int[16];
+    private bool[] _occupied = new bool[16];
 
     public BatchScheduler(int prefillBudget)
     {
@@ -77,12 +91,16 @@ internal sealed class BatchScheduler
 
     /// <param name="running">Sequences that hold a slot, oldest admission first.</param>
     /// <param name="waitingPromptTokens">Prompt lengths of the waiting requests, in arrival order (each at least 1).</param>
-    /// <param name="freeSlots">Free slots, in the order they should be handed out.</param>
+    /// <param name="freeSlots">Free slots, in any order; the lowest are handed out first.</param>
     /// <returns>The plan, valid until the next call.</returns>
     public StepPlan Plan(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots)
     {
         var plan = _plan;
         plan.Clear();
+        _free.Clear();
+        foreach (var s in freeSlots)
+            _free.Add(s);
+        _free.Sort();
 
         // :: Step 1: one decode token for every generating sequence.
         foreach (var s in running)
@@ -106,17 +124,61 @@ internal sealed class BatchScheduler
             }
         }
 
-        // :: Step 3: admit waiting requests into free slots while budget is left.
-        var admit = Math.Min(waitingPromptTokens.Length, freeSlots.Length);
+        // :: Step 3: admit waiting requests into the lowest free slots while budget is left.
+        var admit = Math.Min(waitingPromptTokens.Length, _free.Count);
         for (var i = 0; i < admit && budget > 0; i++)
         {
             var take = Math.Min(Math.Max(waitingPromptTokens[i], 1), budget);
-            plan.AdmissionList.Add(new Admission(i, freeSlots[i]));
-            plan.WorkList.Add(new PlannedWork(freeSlots[i], take));
+            plan.AdmissionList.Add(new Admission(i, _free[i]));
+            plan.WorkList.Add(new PlannedWork(_free[i], take));
             budget -= take;
         }
-
         plan.PromptTokens = PrefillBudget - budget;
+
+        // :: Step 4: close gaps below occupied slots by moving the highest occupied sequences down.
+        CloseGaps(plan, running, plan.AdmissionList.Count);
         return plan;
+    }
+
+    private void CloseGaps(StepPlan plan, ReadOnlySpan<ActiveSequence> running, int admitted)
+    {
+        // Admissions took the lowest free slots, so every gap left lies above all of them: only running sequences move.
+        var top = -1;
+        foreach (var s in running)
+            top = Math.Max(top, s.Slot);
+        if (admitted == _free.Count || _free[admitted] > top)
+            return;
+
+        if (_occupied.Length <= top)
+        {
+            _occupied = new bool[Math.Max(top + 1, _occupied.Length * 2)];
+            _slotAfterMove = new int[_occupied.Length];
+        }
+        var highest = top;
+        Array.Clear(_occupied, 0, highest + 1);
+        foreach (var s in running)
+            _occupied[s.Slot] = true;
+        for (var s = 0; s <= highest; s++)
+            _slotAfterMove[s] = s;
+
+        for (var i = admitted; i < _free.Count; i++)
+        {
+            var gap = _free[i];
+            while (top >= 0 && !_occupied[top])
+                top--;
+            if (gap > top)
+                break;
+            plan.MoveList.Add(new SlotMove(top, gap));
+            _occupied[top] = false;
+            _occupied[gap] = true;
+            _slotAfterMove[top] = gap;
+        }
+
+        var work = plan.WorkList;
+        for (var i = 0; i < work.Count; i++)
+        {
+            if (work[i].Slot <= highest)
+                work[i] = work[i] with { Slot = _slotAfterMove[work[i].Slot] };
+        }
     }
 }

@@ -22,6 +22,7 @@ public sealed partial class LlamaEngine
     // Accepted requests waiting for a slot, in arrival order.
     private readonly List<EngineRequest> _waiting = [];
     private readonly List<EngineRequest> _finished = [];
+    private readonly List<PlannedWork> _batchWork = [];
     private readonly ActiveSequence[] _runningView;
     private readonly int[] _freeSlotView;
     private int[] _waitingView = new int[16];
@@ -86,7 +87,7 @@ public sealed partial class LlamaEngine
     /// <item>Apply cancellations: free the slots of cancelled requests, drop cancelled waiting ones.</item>
     /// <item>Take newly submitted requests from the queue.</item>
     /// <item>Plan the step (<see cref="BatchScheduler"/>): a decode token per generating sequence, then prompt chunks.</item>
-    /// <item>Admit the planned waiting requests into their slots.</item>
+    /// <item>Move sequences down into gaps as planned, then admit the planned waiting requests into their slots.</item>
     /// <item>Fill the one batch as planned.</item>
     /// <item>Decode once; on failure roll back and fail (or retry) the affected sequences.</item>
     /// <item>Advance each sequence; sample those that asked for logits; detokenise, match stops, stream.</item>
@@ -126,7 +127,9 @@ public sealed partial class LlamaEngine
             _waitingView[i] = _waiting[i].Prompt.Length;
         var plan = _scheduler.Plan(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free));
 
-        // :: Step 4: admit.
+        // :: Step 4: move sequences down into gaps (the plan keeps occupied slots contiguous), then admit.
+        foreach (var m in plan.Moves)
+            MoveSequence(m.From, m.To);
         // Admissions are always a prefix of the waiting list (arrival order, no overtaking).
         foreach (var a in plan.Admissions)
         {
@@ -137,9 +140,14 @@ public sealed partial class LlamaEngine
         if (plan.IsEmpty)
             return true;
 
-        // :: Step 5: fill the batch.
+        // :: Step 5: fill the batch, in ascending slot order. With one KV stream per sequence, llama.cpp splits a
+        // batch into micro-batches of sequences with consecutive ids in batch order (llama_batch_allocr::split_equal,
+        // sequential); any other order costs extra micro-batches, each a full pass over the weights.
+        _batchWork.Clear();
+        _batchWork.AddRange(plan.Work);
+        _batchWork.Sort(static (a, b) => a.Slot.CompareTo(b.Slot));
         _batch.Clear();
-        foreach (var w in plan.Work)
+        foreach (var w in _batchWork)
         {
             var r = _slots[w.Slot]!;
             var seq = (LLamaSeqId)w.Slot;
@@ -160,7 +168,7 @@ public sealed partial class LlamaEngine
         var result = _context.Decode(_batch);
         if (DecodeResultFilter is { } filter)
             result = filter(step, result);
-        StepObserver?.Invoke(StepTrace.From(step, plan, _slots, result));
+        StepObserver?.Invoke(StepTrace.From(step, _batchWork, _slots, result));
         if (result != DecodeResult.Ok)
         {
             OnDecodeFailed(plan, result);
@@ -169,7 +177,7 @@ public sealed partial class LlamaEngine
         }
 
         // :: Step 7: advance, sample, stream.
-        foreach (var w in plan.Work)
+        foreach (var w in _batchWork)
         {
             var r = _slots[w.Slot]!;
             if (w.IsDecode)
@@ -196,6 +204,21 @@ public sealed partial class LlamaEngine
         _finished.Clear();
         PublishCounters();
         return true;
+    }
+
+    /// <summary>
+    /// Moves a sequence and its KV cells to a free lower slot. With one KV stream per sequence llama.cpp copies the whole
+    /// stream (ContextSize cells) at the start of the next decode: a memory copy, far cheaper than the extra pass over the
+    /// weights that every gap costs on every following step.
+    /// </summary>
+    private void MoveSequence(int from, int to)
+    {
+        var r = _slots[from]!;
+        _context.MemorySequenceCopy((LLamaSeqId)from, (LLamaSeqId)to, -1, -1);
+        _context.MemorySequenceRemove((LLamaSeqId)from, -1, -1);
+        _slots[to] = r;
+        _slots[from] = null;
+        r.Slot = to;
     }
 
     private void Admit(EngineRequest r, int slot)
@@ -438,16 +461,16 @@ public sealed partial class LlamaEngine
 
 /// <summary>What one engine step did, for tests and diagnostics.</summary>
 /// <param name="Step">The step number (1-based).</param>
-/// <param name="Work">Per slot: the request and its prompt tokens this step (0 = one decode token).</param>
+/// <param name="Work">Per slot, in batch order: the request and its prompt tokens this step (0 = one decode token).</param>
 /// <param name="Result">llama_decode's result (after any test filter).</param>
 internal sealed record StepTrace(long Step, IReadOnlyList<StepTraceItem> Work, DecodeResult Result)
 {
-    internal static StepTrace From(long step, StepPlan plan, EngineRequest?[] slots, DecodeResult result)
+    internal static StepTrace From(long step, List<PlannedWork> work, EngineRequest?[] slots, DecodeResult result)
     {
-        var items = new StepTraceItem[plan.Work.Count];
+        var items = new StepTraceItem[work.Count];
         for (var i = 0; i < items.Length; i++)
         {
-            var w = plan.Work[i];
+            var w = work[i];
             items[i] = new StepTraceItem(slots[w.Slot]?.Id ?? "", w.Slot, w.PromptTokens);
         }
         return new StepTrace(step, items, result);

@@ -19,11 +19,12 @@ public class BatchSchedulerTests
     [Fact]
     public void Waiting_requests_are_admitted_in_arrival_order_into_free_slots_lowest_first()
     {
-        var plan = Plan(256, [], [5, 7, 9], [2, 0, 3]);
+        var plan = Plan(256, [], [5, 7, 9], [3, 0, 2, 1]);
 
-        Assert.Equal([new Admission(0, 2), new Admission(1, 0), new Admission(2, 3)], plan.Admissions);
-        Assert.Equal([new PlannedWork(2, 5), new PlannedWork(0, 7), new PlannedWork(3, 9)], plan.Work);
+        Assert.Equal([new Admission(0, 0), new Admission(1, 1), new Admission(2, 2)], plan.Admissions);
+        Assert.Equal([new PlannedWork(0, 5), new PlannedWork(1, 7), new PlannedWork(2, 9)], plan.Work);
         Assert.Equal(21, plan.PromptTokens);
+        Assert.Empty(plan.Moves);
     }
 
     [Fact]
@@ -104,5 +105,40 @@ public class BatchSchedulerTests
         Assert.Equal([new PlannedWork(0, 0)], plan.Work);
         Assert.Empty(plan.Admissions);
         Assert.Equal(0, plan.PromptTokens);
+    }
+
+    [Fact]
+    public void A_gap_below_a_running_sequence_is_closed_by_moving_the_highest_one_down()
+    {
+        var plan = Plan(256, [new(0, 0), new(3, 0)], [], [1, 2]);
+
+        Assert.Equal([new SlotMove(3, 1)], plan.Moves);
+        Assert.Equal([new PlannedWork(0, 0), new PlannedWork(1, 0)], plan.Work);
+    }
+
+    [Fact]
+    public void A_waiting_request_fills_a_gap_so_nothing_moves()
+    {
+        var plan = Plan(256, [new(0, 0), new(2, 0)], [4], [3, 1]);
+
+        Assert.Equal([new Admission(0, 1)], plan.Admissions);
+        Assert.Empty(plan.Moves);
+    }
+
+    [Fact]
+    public void Several_gaps_are_closed_highest_first_into_the_lowest_gaps_and_work_follows_the_moves()
+    {
+        var plan = Plan(256, [new(5, 0), new(1, 0), new(7, 10)], [], [6, 4, 3, 2, 0]);
+
+        Assert.Equal([new SlotMove(7, 0), new SlotMove(5, 2)], plan.Moves);
+        Assert.Equal([new PlannedWork(2, 0), new PlannedWork(1, 0), new PlannedWork(0, 10)], plan.Work);
+    }
+
+    [Fact]
+    public void Contiguous_slots_never_move()
+    {
+        var plan = Plan(256, [new(1, 0), new(0, 0), new(2, 3)], [], [3, 4, 5]);
+
+        Assert.Empty(plan.Moves);
     }
 }

@@ -189,26 +189,36 @@ public class LlamaEngineTests
     }
 
     [Fact]
-    public async Task Cancelling_frees_the_slots_so_a_new_request_still_runs()
+    public async Task Cancelling_frees_the_slots_within_one_step_so_a_new_request_still_runs()
     {
         using var engine = TestModel.Load(s => s.Slots = 2);
         using var cancel = new CancellationTokenSource();
+        var steps = new ConcurrentQueue<StepTrace>();
+        // Cancel from inside step 3 (both streams are generating by then), so the test does not race the streams.
+        engine.StepObserver = t =>
+        {
+            steps.Enqueue(t);
+            if (t.Step == 3)
+                cancel.Cancel();
+        };
+        engine.PauseLoop();
         var running = Enumerable.Range(0, 2)
             .Select(i => engine.Submit(TestModel.Greedy(Prompts[i], null, $"c{i}") with { IgnoreEos = true }, cancel.Token))
             .ToList();
-        foreach (var stream in running)
+        engine.ResumeLoop();
+
+        var cancelled = await Task.WhenAll(running.Select(CollectAsync));
+        var (_, finished) = await RunAsync(engine, TestModel.Greedy(OnceUponATime, 5, "after") with { IgnoreEos = true });
+
+        Assert.All(cancelled, events =>
         {
-            // Wait (bounded) until each stream is really generating.
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (await stream.ReadAsync(timeout.Token) is not GenerationEvent.TextDelta) { }
-        }
-
-        cancel.Cancel();
-        var rests = await Task.WhenAll(running.Select(CollectAsync));
-        var (_, finished) = await RunAsync(engine, TestModel.Greedy(OnceUponATime, 5) with { IgnoreEos = true });
-
-        Assert.All(rests, rest => Assert.DoesNotContain(rest, e => e is GenerationEvent.Finished or GenerationEvent.Failed));
+            Assert.IsType<GenerationEvent.Started>(events[0]);
+            Assert.All(events.Skip(1), e => Assert.IsType<GenerationEvent.TextDelta>(e));
+        });
         Assert.Equal(FinishReason.Length, finished.Reason);
+        // Step 3 still samples for them; from step 4 on they are gone.
+        Assert.All(steps.Where(t => t.Step >= 4), t => Assert.DoesNotContain(t.Work, w => w.RequestId.StartsWith('c')));
+        Assert.Equal(new[] { "after" }, steps.Where(t => t.Step >= 4).SelectMany(t => t.Work).Select(w => w.RequestId).Distinct());
     }
 
     [Fact]
@@ -360,6 +370,60 @@ public class LlamaEngineTests
     }
 
     [Fact]
+    public async Task Batches_list_sequences_in_ascending_slot_order_even_when_a_newcomer_takes_a_lower_slot()
+    {
+        using var engine = TestModel.Load(s => s.Slots = 2);
+        var steps = new ConcurrentQueue<StepTrace>();
+        engine.StepObserver = steps.Enqueue;
+
+        engine.PauseLoop();
+        var first = engine.Submit(TestModel.Greedy("The cat", 2, "first") with { IgnoreEos = true }, CancellationToken.None);
+        var running = engine.Submit(TestModel.Greedy(OnceUponATime, 40, "running") with { IgnoreEos = true }, CancellationToken.None);
+        var newcomer = engine.Submit(TestModel.Greedy("Lily and Ben went", 5, "newcomer") with { IgnoreEos = true }, CancellationToken.None);
+        engine.ResumeLoop();
+        foreach (var stream in new[] { first, running, newcomer })
+            Finished(await CollectAsync(stream));
+
+        // The newcomer gets slot 0 (freed by "first") and is planned after the running decode; the batch still starts with it.
+        Assert.Contains(steps, s => s.Work.Any(w => w is { RequestId: "newcomer", Slot: 0, IsDecode: false }) && s.Work.Any(w => w is { RequestId: "running", Slot: 1, IsDecode: true }));
+        Assert.All(steps, s => Assert.Equal(s.Work.Select(w => w.Slot).Order(), s.Work.Select(w => w.Slot)));
+    }
+
+    [Fact]
+    public async Task A_sequence_moved_down_into_a_freed_slot_continues_exactly_as_if_it_had_stayed()
+    {
+        const int length = 80;
+        using var engine = TestModel.Load(s => s.Slots = 3);
+        async Task<(string Text, List<StepTrace> Steps)> Run(int middleLength)
+        {
+            var steps = new ConcurrentQueue<StepTrace>();
+            engine.StepObserver = steps.Enqueue;
+            engine.PauseLoop();
+            var streams = new[]
+            {
+                engine.Submit(TestModel.Greedy(Prompts[0], length, "low") with { IgnoreEos = true }, CancellationToken.None),
+                engine.Submit(TestModel.Greedy(Prompts[1], middleLength, "middle") with { IgnoreEos = true }, CancellationToken.None),
+                engine.Submit(TestModel.Greedy(Prompts[2], length, "high") with { IgnoreEos = true }, CancellationToken.None),
+            };
+            engine.ResumeLoop();
+            var results = await Task.WhenAll(streams.Select(CollectAsync));
+            engine.StepObserver = null;
+            Assert.All(results, r => Finished(r));
+            return (TextOf(results[2]), steps.ToList());
+        }
+
+        // Same three streams twice: once the middle one runs as long as the others (no slot ever frees), once it ends
+        // early and "high" moves from slot 2 to slot 1. Both runs always decode at least two sequences per step.
+        var stayed = await Run(length);
+        var moved = await Run(10);
+
+        Assert.DoesNotContain(stayed.Steps, s => s.Work.Any(w => w.RequestId == "high" && w.Slot != 2));
+        Assert.Contains(moved.Steps, s => s.Work.Any(w => w.RequestId == "high" && w.Slot == 1));
+        Assert.All(moved.Steps, s => Assert.Equal(Enumerable.Range(0, s.Work.Count), s.Work.Select(w => w.Slot)));
+        Assert.Equal(stayed.Text, moved.Text);
+    }
+
+    [Fact]
     public async Task A_decode_failure_fails_the_sequence_and_the_loop_keeps_serving()
     {
         using var engine = TestModel.Load();
@@ -399,12 +463,14 @@ public class LlamaEngineTests
     [Fact]
     public async Task Disposing_fails_running_requests_and_refuses_new_ones()
     {
-        var engine = TestModel.Load();
+        var engine = TestModel.Load(s => s.ContextSize = 2048);
         var stream = engine.Submit(TestModel.Greedy(OnceUponATime, null) with { IgnoreEos = true }, CancellationToken.None);
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
         {
             while (await stream.ReadAsync(timeout.Token) is not GenerationEvent.TextDelta) { }
         }
+        // Parked between steps, the stream (2000 tokens to go) cannot finish before the engine goes away.
+        engine.PauseLoop();
 
         engine.Dispose();
         var rest = await CollectAsync(stream);
