@@ -73,4 +73,10 @@ public sealed record GenerationRequest
     public SamplingParameters Sampling { get; init; } = new();
     /// <summary>Keep generating past end-of-sequence (benchmarks need fixed lengths).</summary>
     public bool IgnoreEos { get; init; }
+
+    /// <summary>
+    /// How long the model stays loaded after this request (Ollama's keep_alive): null = the configured default,
+    /// zero = unload as soon as it is idle, negative = keep loaded until evicted or unloaded.
+    /// </summary>
+    public TimeSpan? KeepAlive { get; init; }
 }

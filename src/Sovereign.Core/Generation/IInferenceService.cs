@@ -21,6 +21,19 @@ public interface IInferenceService
 
     /// <summary>Ends the model's runner process (returning all its memory). False when it was not loaded.</summary>
     Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Loads the model without generating (Ollama's empty-prompt request) and sets its keep-alive as
+    /// <see cref="GenerationRequest.KeepAlive"/> does. Throws 404 for an unknown model, 503 when it cannot fit.
+    /// </summary>
+    Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default);
 }
 
-public sealed record LoadedModelInfo(string Name, string Digest, long SizeBytes, int ContextSize, int Slots, int Active, int Queued, DateTimeOffset LastUsed, int ProcessId);
+public sealed record LoadedModelInfo(string Name, string Digest, long SizeBytes, int ContextSize, int Slots, int Active, int Queued, DateTimeOffset LastUsed, int ProcessId)
+{
+    /// <summary>What the model is charged against the memory budget: weights plus its KV cache (an estimate).</summary>
+    public long MemoryBytes { get; init; }
+
+    /// <summary>When it unloads if nothing uses it; null when it stays loaded until evicted or unloaded.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+}

@@ -123,6 +123,16 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         }
     }
 
+    public async Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default)
+    {
+        var manifest = _store.Find(model)
+            ?? throw SovereignException.NotFound($"The model '{model}' does not exist. Import it with `sov models import FILE.gguf`.", "model", "model_not_found");
+        var runner = await GetRunnerAsync(manifest, cancellationToken);
+        runner.Enter(_time.GetUtcNow());
+        runner.Leave(_time.GetUtcNow());
+        return Loaded().First(m => m.ProcessId == runner.Process.ProcessId);
+    }
+
     public async Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default)
     {
         var manifest = _store.Find(model);

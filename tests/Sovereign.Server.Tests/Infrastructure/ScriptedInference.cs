@@ -40,6 +40,9 @@ internal sealed class ScriptedInference : IInferenceService
 
     public Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default) => Task.FromResult(false);
 
+    public Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Loaded()[0]);
+
     public static async IAsyncEnumerable<GenerationEvent> Play(IEnumerable<GenerationEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var e in events)
