@@ -220,6 +220,13 @@ public sealed partial class LlamaEngine : IDisposable
     /// <see cref="GenerationEvent.Finished"/> or <see cref="GenerationEvent.Failed"/>. Cancelling
     /// <paramref name="cancellationToken"/> frees the sequence within one engine step; the stream then completes
     /// without a final event.
+    /// <para>
+    /// Raw prompts get a BOS token when the model's vocabulary asks for one; chat messages are rendered with the chat
+    /// template first. Special tokens written as text (e.g. <c>&lt;|im_start|&gt;</c>) are parsed as special tokens, as
+    /// llama.cpp's server does. Usage counts every sampled token (an end-of-sequence token included);
+    /// <see cref="GenerationUsage.PromptTime"/> runs from getting a slot to the first sampled token (prefill, in steps
+    /// shared with other sequences), <see cref="GenerationUsage.DecodeTime"/> from there to the end.
+    /// </para>
     /// </summary>
     /// <exception cref="SovereignException">Before anything is queued: invalid sampling, max_tokens or stop strings,
     /// neither or both of prompt and messages, chat messages without a chat template, a prompt that does not fit the
