@@ -17,8 +17,10 @@ public static class CliApp
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
+        root.Subcommands.Add(PsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(RunnerModeCommand.Create());
 
         var parsed = root.Parse(args);

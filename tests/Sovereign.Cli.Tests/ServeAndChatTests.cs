@@ -43,6 +43,20 @@ public sealed class ServeAndChatTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ps_lists_a_model_once_it_is_loaded()
+    {
+        Assert.Contains("No models loaded", (await Sov.RunAsync(Env, "ps")).Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, (await Sov.RunAsync(Env, "models", "import", Sov.Stories260K, "--name", "stories-chat", "--chat-template", "chatml")).ExitCode);
+        Assert.Equal(0, (await Sov.RunAsync(Env, "chat", "stories-chat", "-p", "hi", "--max-tokens", "2")).ExitCode);
+
+        var ps = await Sov.RunAsync(Env, "ps");
+
+        Assert.Equal(0, ps.ExitCode);
+        Assert.Contains("stories-chat:latest", ps.Stdout, StringComparison.Ordinal);
+        Assert.Contains("MiB", ps.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_with_an_unknown_model_fails_with_one_line()
     {
         var chat = await Sov.RunAsync(Env, "chat", "missing-model", "-p", "hi");

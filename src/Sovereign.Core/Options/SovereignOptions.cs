@@ -24,6 +24,23 @@ public sealed class SovereignOptions
 
     /// <summary>Hosts that outbound HTTP may reach (model mirrors, tool hosts). Default: none.</summary>
     public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Base URLs of the model mirrors that <c>sov models pull</c> and <c>/api/pull</c> fetch from, tried in order: another
+    /// Sovereign node (<c>http://node-a:8080</c>) or a registry speaking the OCI distribution API as Ollama's does. Their
+    /// hosts are allowed for the pull without being listed in <see cref="AllowedHosts"/>. Default: none. Env: SOV_MIRRORS
+    /// (comma-separated); a comma-separated value of Sovereign:Mirrors is split the same way.
+    /// </summary>
+    public List<string> Mirrors { get; set; } = [];
+
+    /// <summary>Sent to the mirrors as <c>Authorization: Bearer …</c> (a key with the mirror scope on a Sovereign mirror). Default: none. Env: SOV_MIRROR_KEY.</summary>
+    public string? MirrorKey { get; set; }
+
+    /// <summary>
+    /// Whether this node serves its store read-only to other nodes at <c>/v2/…</c> (the OCI distribution API), to keys with
+    /// the mirror scope (the admin key has every scope). Default: true.
+    /// </summary>
+    public bool ServeMirror { get; set; } = true;
 }
 
 /// <summary>How each runner process runs its model.</summary>
@@ -56,7 +73,15 @@ public sealed class EngineOptions
     /// <summary>Flash attention; off by default because on CPU it slows decoding.</summary>
     public bool FlashAttention { get; set; }
 
-    /// <summary>How long an idle runner stays loaded. Default 5 minutes.</summary>
+    /// <summary>
+    /// Memory that loaded models may use together, in bytes (weights + KV cache + buffers, as estimated from each
+    /// model's header). 0 = 75% of the machine's physical memory. Least-recently-used idle models are unloaded
+    /// to make room; a model that cannot fit is refused with a clear error.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MemoryBudget { get; set; }
+
+    /// <summary>How long an idle runner stays loaded (Ollama's keep_alive default). Negative = until evicted. Default 5 minutes.</summary>
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>The command that starts a runner process (`sov` in runner mode). Default: the `sov` built beside the server.</summary>

@@ -15,7 +15,8 @@ namespace Sovereign.Inference.Hosting;
 /// <summary>
 /// Knows which runner processes exist, starts one per model on first use (once, however many requests ask at
 /// the same time), routes requests to it, restarts it after a crash and ends it when it has been idle past
-/// its keep-alive. Thread-safe.
+/// its keep-alive. Loaded models share a memory budget: to make room for a new one, the least recently used
+/// idle models are unloaded; a busy model is never unloaded; a model that cannot fit is refused. Thread-safe.
 /// </summary>
 public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
 {
@@ -28,6 +29,8 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
     private readonly Lazy<RunnerCommand> _command;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Task _reaper;
+    // Loads run one at a time, so the budget check and the start of the runner it admits are one decision.
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
     private int _disposed;
     private string _backend = $"llama.cpp via LLamaSharp {NativeBackendProbe.LlamaSharpVersion} (no model loaded yet)";
 
@@ -44,6 +47,11 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
 
     public string Backend => _backend;
 
+    /// <summary>How many runner processes this manager has started (loads, restarts included).</summary>
+    public int RunnerStarts => Volatile.Read(ref _runnerStarts);
+
+    private int _runnerStarts;
+
     public IReadOnlyList<LoadedModelInfo> Loaded()
     {
         var list = new List<LoadedModelInfo>();
@@ -51,9 +59,13 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         {
             if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
             var r = entry.Value.Result;
-            if (r.Process.HasExited) continue;
+            if (r.Process.HasExited || r.IsRetired) continue;
             list.Add(new LoadedModelInfo(r.Manifest.Reference, r.Manifest.Digest, r.Manifest.Size, r.Process.InitialStatus.ContextSize,
-                r.Process.InitialStatus.Slots, r.Active, 0, r.LastUsed, r.Process.ProcessId));
+                r.Process.InitialStatus.Slots, r.Active, 0, r.LastUsed, r.Process.ProcessId)
+            {
+                MemoryBytes = r.MemoryBytes,
+                ExpiresAt = r.ExpiresAt(),
+            });
         }
         return list;
     }
@@ -64,11 +76,11 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         var manifest = _store.Find(request.Model)
             ?? throw SovereignException.NotFound($"The model '{request.Model}' does not exist. Import it with `sov models import FILE.gguf`.", "model", "model_not_found");
 
-        // :: Step 2: find its runner or start one; a dead runner is replaced here.
-        var runner = await GetRunnerAsync(manifest, cancellationToken);
+        // :: Step 2: find its runner or start one (a dead runner is replaced here) and hold it, so it is not
+        //    unloaded while this request uses it.
+        var runner = await AcquireRunnerAsync(manifest, cancellationToken);
 
         // :: Step 3: open the stream. Refusals before the first event (400, 429) come back as the call's status.
-        runner.Enter(_time.GetUtcNow());
         try
         {
             AsyncServerStreamingCall<Protocol.GenerateEvent> call;
@@ -119,7 +131,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         }
         finally
         {
-            runner.Leave(_time.GetUtcNow());
+            Release(runner, request.KeepAlive);
         }
     }
 
@@ -127,10 +139,14 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
     {
         var manifest = _store.Find(model)
             ?? throw SovereignException.NotFound($"The model '{model}' does not exist. Import it with `sov models import FILE.gguf`.", "model", "model_not_found");
-        var runner = await GetRunnerAsync(manifest, cancellationToken);
-        runner.Enter(_time.GetUtcNow());
-        runner.Leave(_time.GetUtcNow());
-        return Loaded().First(m => m.ProcessId == runner.Process.ProcessId);
+        var runner = await AcquireRunnerAsync(manifest, cancellationToken);
+        var info = new LoadedModelInfo(runner.Manifest.Reference, runner.Manifest.Digest, runner.Manifest.Size, runner.Process.InitialStatus.ContextSize,
+            runner.Process.InitialStatus.Slots, runner.Active, 0, runner.LastUsed, runner.Process.ProcessId)
+        {
+            MemoryBytes = runner.MemoryBytes,
+        };
+        Release(runner, keepAlive);
+        return info with { ExpiresAt = runner.ExpiresAt() };
     }
 
     public async Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default)
@@ -138,14 +154,40 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         var manifest = _store.Find(model);
         if (manifest is null) return false;
         var key = KeyOf(manifest);
-        if (!_runners.TryRemove(key, out var entry)) return false;
-        await StopAsync(entry);
+        if (!_runners.TryGetValue(key, out var entry) || !entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) return false;
+        var runner = entry.Value.Result;
+        // A model that is generating finishes first: it unloads as soon as it is idle.
+        runner.SetKeepAlive(TimeSpan.Zero);
+        if (!runner.TryRetire()) return true;
+        Forget(runner);
+        await runner.Process.DisposeAsync();
         return true;
+    }
+
+    /// <summary>Ends the hold a request had on its runner and applies the keep-alive it asked for.</summary>
+    private void Release(LoadedRunner runner, TimeSpan? keepAlive)
+    {
+        if (keepAlive is { } k) runner.SetKeepAlive(k);
+        runner.Leave(_time.GetUtcNow());
+        // keep_alive 0: unload as soon as the last request leaves (the reaper would wait up to a second).
+        if (keepAlive == TimeSpan.Zero && runner.TryRetire())
+        {
+            Forget(runner);
+            _ = runner.Process.DisposeAsync().AsTask();
+        }
+    }
+
+    /// <summary>Removes the runner's entry, unless a newer runner for the same model has taken its place.</summary>
+    private void Forget(LoadedRunner runner)
+    {
+        var key = KeyOf(runner.Manifest);
+        if (_runners.TryGetValue(key, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully && entry.Value.Result == runner)
+            _runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry));
     }
 
     private static string KeyOf(ModelManifest m) => $"{m.Reference}@{m.Digest}";
 
-    private async Task<LoadedRunner> GetRunnerAsync(ModelManifest manifest, CancellationToken cancellationToken)
+    private async Task<LoadedRunner> AcquireRunnerAsync(ModelManifest manifest, CancellationToken cancellationToken)
     {
         var key = KeyOf(manifest);
         while (true)
@@ -162,7 +204,13 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                 _runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry));
                 throw;
             }
-            if (!runner.Process.HasExited) return runner;
+            if (!runner.Process.HasExited)
+            {
+                // Fails only when eviction or keep-alive retired it a moment ago: then load it anew.
+                if (runner.TryEnter(_time.GetUtcNow())) return runner;
+                _runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry));
+                continue;
+            }
             LogRunnerRestart(_logger, manifest.Reference, runner.Process.ExitDescription());
             if (_runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry))) await runner.Process.DisposeAsync();
         }
@@ -173,6 +221,69 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         // Loads are shared by every waiting request, so none of their cancellations may abort it.
         var ct = _shutdown.Token;
         await _store.VerifyAsync(manifest, ct);
+        var blob = _store.BlobPath(manifest.Digest);
+        var contextPerSlot = Math.Min(_options.Engine.ContextSize, manifest.ContextLength is > 0 and var train ? train : int.MaxValue);
+        var need = MemoryEstimate.Estimate(Models.Gguf.GgufReader.Read(blob), _options.Engine.Slots, contextPerSlot);
+
+        await _loadGate.WaitAsync(ct);
+        try
+        {
+            await MakeRoomAsync(manifest, need);
+            return await LaunchAsync(manifest, need);
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    /// <summary>The budget in bytes: configured, or 75% of the machine's physical memory.</summary>
+    public long MemoryBudget => _options.Engine.MemoryBudget > 0
+        ? _options.Engine.MemoryBudget
+        : (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.75);
+
+    /// <summary>Unloads least-recently-used idle models until <paramref name="need"/> fits; refuses when it cannot.</summary>
+    private async Task MakeRoomAsync(ModelManifest manifest, long need)
+    {
+        var budget = MemoryBudget;
+        if (need > budget)
+        {
+            throw new SovereignException(ErrorKind.Unavailable,
+                $"The model '{manifest.Reference}' needs about {need / (1024 * 1024)} MiB (weights, and the KV cache for {_options.Engine.Slots} slots of {_options.Engine.ContextSize} tokens), more than the memory budget of {budget / (1024 * 1024)} MiB (Sovereign:Engine:MemoryBudget). Lower Slots or ContextSize, or raise the budget.",
+                code: "model_too_large");
+        }
+        while (true)
+        {
+            var loaded = LoadedRunners().ToList();
+            var used = loaded.Sum(r => r.MemoryBytes);
+            if (used + need <= budget) return;
+            var victim = loaded.Where(r => r.Active == 0).OrderBy(r => r.LastUsed).FirstOrDefault();
+            if (victim is null)
+            {
+                throw new SovereignException(ErrorKind.Unavailable,
+                    $"Not enough memory to load '{manifest.Reference}' now: it needs about {need / (1024 * 1024)} MiB and the models in use hold {used / (1024 * 1024)} MiB of the {budget / (1024 * 1024)} MiB budget. Try again when they are idle.",
+                    code: "insufficient_memory") { RetryAfter = TimeSpan.FromSeconds(5) };
+            }
+            if (!victim.TryRetire()) continue; // it got busy a moment ago; choose again
+            LogRunnerEvicted(_logger, victim.Manifest.Reference, manifest.Reference);
+            Forget(victim);
+            await victim.Process.DisposeAsync();
+        }
+    }
+
+    private IEnumerable<LoadedRunner> LoadedRunners()
+    {
+        foreach (var entry in _runners.Values)
+        {
+            if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
+            var r = entry.Value.Result;
+            if (!r.IsRetired && !r.Process.HasExited) yield return r;
+        }
+    }
+
+    private async Task<LoadedRunner> LaunchAsync(ModelManifest manifest, long memoryBytes)
+    {
+        var ct = _shutdown.Token;
         var engine = _options.Engine;
         var settings = new RunnerSettings
         {
@@ -192,10 +303,11 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
             },
         };
         var started = _time.GetTimestamp();
+        Interlocked.Increment(ref _runnerStarts);
         var process = await RunnerProcess.StartAsync(_command.Value, settings, engine.LoadTimeout, ct);
         _backend = process.InitialStatus.NativeBackend;
         LogRunnerStarted(_logger, manifest.Reference, process.ProcessId, _time.GetElapsedTime(started).TotalMilliseconds);
-        return new LoadedRunner(manifest, process, _time.GetUtcNow());
+        return new LoadedRunner(manifest, process, memoryBytes, _options.Engine.KeepAlive, _time.GetUtcNow());
     }
 
     /// <summary>
@@ -248,8 +360,9 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                 {
                     if (!entry.IsValueCreated || !entry.Value.IsCompletedSuccessfully) continue;
                     var r = entry.Value.Result;
-                    if (r.Active == 0 && now - r.LastUsed >= _options.Engine.KeepAlive && _runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry)))
+                    if (r.ExpiresAt() is { } expires && now >= expires && r.TryRetire())
                     {
+                        _runners.TryRemove(new KeyValuePair<string, Lazy<Task<LoadedRunner>>>(key, entry));
                         LogRunnerIdle(_logger, r.Manifest.Reference);
                         await r.Process.DisposeAsync();
                     }
@@ -298,27 +411,84 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Unloading idle model {Model}")]
     private static partial void LogRunnerIdle(ILogger logger, string model);
 
-    /// <summary>A runner and its use count. Thread-safe.</summary>
-    private sealed class LoadedRunner(ModelManifest manifest, RunnerProcess process, DateTimeOffset now)
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "Unloading idle model {Model} to make room for {Needed}")]
+    private static partial void LogRunnerEvicted(ILogger logger, string model, string needed);
+
+    /// <summary>
+    /// A runner, its use count and keep-alive. Retiring (before an unload) and entering (before a request) exclude
+    /// each other, so a model is never unloaded while a request holds it. Thread-safe.
+    /// </summary>
+    private sealed class LoadedRunner(ModelManifest manifest, RunnerProcess process, long memoryBytes, TimeSpan keepAlive, DateTimeOffset now)
     {
+        private readonly Lock _gate = new();
         private int _active;
-        private long _lastUsedTicks = now.UtcTicks;
+        private bool _retired;
+        private DateTimeOffset _lastUsed = now;
+        private TimeSpan _keepAlive = keepAlive;
 
         public ModelManifest Manifest { get; } = manifest;
         public RunnerProcess Process { get; } = process;
-        public int Active => Volatile.Read(ref _active);
-        public DateTimeOffset LastUsed => new(Interlocked.Read(ref _lastUsedTicks), TimeSpan.Zero);
+        public long MemoryBytes { get; } = memoryBytes;
 
-        public void Enter(DateTimeOffset now)
+        public int Active
         {
-            Interlocked.Increment(ref _active);
-            Interlocked.Exchange(ref _lastUsedTicks, now.UtcTicks);
+            get { lock (_gate) return _active; }
+        }
+
+        public bool IsRetired
+        {
+            get { lock (_gate) return _retired; }
+        }
+
+        public DateTimeOffset LastUsed
+        {
+            get { lock (_gate) return _lastUsed; }
+        }
+
+        public bool TryEnter(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                if (_retired) return false;
+                _active++;
+                _lastUsed = now;
+                return true;
+            }
         }
 
         public void Leave(DateTimeOffset now)
         {
-            Interlocked.Exchange(ref _lastUsedTicks, now.UtcTicks);
-            Interlocked.Decrement(ref _active);
+            lock (_gate)
+            {
+                _active--;
+                _lastUsed = now;
+            }
+        }
+
+        public void SetKeepAlive(TimeSpan keepAlive)
+        {
+            lock (_gate) _keepAlive = keepAlive;
+        }
+
+        /// <summary>Marks it for unloading when nobody uses it; false when a request holds it.</summary>
+        public bool TryRetire()
+        {
+            lock (_gate)
+            {
+                if (_active > 0 || _retired) return false;
+                _retired = true;
+                return true;
+            }
+        }
+
+        /// <summary>When it unloads if left idle; null when it is in use or kept loaded indefinitely.</summary>
+        public DateTimeOffset? ExpiresAt()
+        {
+            lock (_gate)
+            {
+                if (_active > 0 || _keepAlive < TimeSpan.Zero) return null;
+                return _lastUsed + _keepAlive;
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ public class SovereignTestServer : IAsyncDisposable
 
     public string Home { get; }
     public Uri BaseAddress { get; }
+    /// <summary>The server's services, for looking at its model manager.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>An HttpClient with the admin key, for raw wire-format checks.</summary>
     public HttpClient Http { get; }
 
