@@ -201,9 +201,11 @@ public sealed partial class LlamaEngine : IDisposable
         $"llama.cpp could not create a context of {s.Slots} x {s.ContextSize} tokens for '{s.ModelPath}' (not enough memory, or settings the model does not support).",
         code: "model_load_failed", inner: inner);
 
-    private static string DescribeBackend()
+    /// <summary>Describes the native library in use; loads it when nothing has yet (so `sov doctor` can ask too).</summary>
+    public static string DescribeBackend()
     {
-        var version = typeof(NativeApi).Assembly.GetName().Version?.ToString(3) ?? "?";
+        NativeApi.llama_empty_call();
+        var version = Hosting.NativeBackendProbe.LlamaSharpVersion;
         var meta = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama)?.Metadata;
         var kind = meta is null ? "unknown build"
             : meta.UseCuda ? "CUDA"

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using LLama.Native;
 
 namespace Sovereign.Inference.Hosting;
@@ -18,10 +17,7 @@ public static class NativeBackendProbe
     {
         try
         {
-            var info = Marshal.PtrToStringUTF8(NativeApi.llama_print_system_info()) ?? "";
-            var gpu = NativeApi.llama_supports_gpu_offload() ? "GPU offload available" : "CPU only";
-            var version = LlamaSharpVersion;
-            return $"llama.cpp via LLamaSharp {version}, {gpu}; {info.Trim()}";
+            return Engine.LlamaEngine.DescribeBackend();
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException or LLama.Exceptions.RuntimeError)
         {
