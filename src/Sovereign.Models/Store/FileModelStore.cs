@@ -184,6 +184,106 @@ public sealed partial class FileModelStore : IModelStore
         return Path.Combine(Paths.Blobs, "sha256-" + digest[7..].ToLowerInvariant());
     }
 
+    /// <summary>
+    /// Makes files whose SHA-256 and GGUF header the caller has already verified the blobs of <paramref name="manifests"/>,
+    /// and writes the manifests: a pull from a mirror or the import of a bundle, several models at once. All of it happens
+    /// under the store lock, and every name and every blob is checked before anything changes, so a batch that cannot be
+    /// stored leaves the store as it was. Each file in <paramref name="verifiedBlobs"/> (digest → path) must lie inside
+    /// this store's models folder, so that committing it is a rename; it is moved, or deleted when the store already has
+    /// that blob. A manifest whose digest has no file here must name a blob the store already has, with the right size.
+    /// Manifests replace those of the same name, whose blobs go when nothing else uses them.
+    /// </summary>
+    public async Task<IReadOnlyList<ModelManifest>> CommitVerifiedAsync(IReadOnlyList<ModelManifest> manifests,
+        IReadOnlyDictionary<string, string> verifiedBlobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifests);
+        ArgumentNullException.ThrowIfNull(verifiedBlobs);
+        var names = manifests.Select(m => Checked(new ModelName(m.Name, m.Tag))).ToList();
+        var models = Path.GetFullPath(Paths.Models) + Path.DirectorySeparatorChar;
+        foreach (var (digest, file) in verifiedBlobs)
+        {
+            _ = BlobPath(digest);
+            if (!Path.GetFullPath(file).StartsWith(models, StringComparison.Ordinal))
+                throw new ArgumentException($"A verified blob must lie inside {models}, so that committing it is a rename: '{file}'.", nameof(verifiedBlobs));
+        }
+        CheckBatchNames(names);
+
+        Directory.CreateDirectory(Paths.Blobs);
+        await using var storeLock = await StoreLock.AcquireAsync(Paths.Models, cancellationToken).ConfigureAwait(false);
+
+        // :: Check everything before changing anything.
+        foreach (var name in names) CheckNameFits(name);
+        foreach (var manifest in manifests)
+        {
+            if (!DigestPattern().IsMatch(manifest.Digest))
+                throw SovereignException.Invalid($"Model '{manifest.Reference}' has an invalid digest '{manifest.Digest}'.", "digest", "invalid_digest");
+            if (HasBlob(manifest.Digest, manifest.Size)) continue;
+            var file = verifiedBlobs.GetValueOrDefault(manifest.Digest)
+                ?? throw new InvalidOperationException($"No blob for {manifest.Digest}: neither in the store nor among the verified files.");
+            var length = new FileInfo(file) is { Exists: true } info ? info.Length : -1;
+            if (length != manifest.Size)
+                throw new InvalidOperationException($"The verified file for {manifest.Digest} is {length} bytes, but model '{manifest.Reference}' says {manifest.Size}.");
+        }
+
+        // :: Blobs first, then manifests: a manifest never points at a blob that is not there.
+        var added = new List<string>();
+        foreach (var (digest, file) in verifiedBlobs)
+        {
+            var blob = BlobPath(digest);
+            var size = manifests.FirstOrDefault(m => m.Digest == digest)?.Size;
+            if (size is null || (File.Exists(blob) && new FileInfo(blob).Length == size))
+            {
+                TryDelete(file);
+                continue;
+            }
+            File.Move(file, blob, overwrite: true);
+            added.Add(digest);
+        }
+
+        var replaced = new List<string>();
+        var written = new List<ModelManifest>();
+        try
+        {
+            foreach (var manifest in manifests)
+            {
+                var stored = manifest with { Name = manifest.Name.ToLowerInvariant(), Tag = manifest.Tag.ToLowerInvariant() };
+                if (ReadManifest(new ModelName(stored.Name, stored.Tag)) is { } previous && previous.Digest != stored.Digest)
+                    replaced.Add(previous.Digest);
+                WriteManifest(stored);
+                written.Add(stored);
+                LogImported(_logger, stored.Reference, stored.Digest, stored.Size);
+            }
+        }
+        catch
+        {
+            foreach (var digest in added) DeleteBlobIfUnreferenced(digest);
+            throw;
+        }
+        foreach (var digest in replaced.Distinct(StringComparer.OrdinalIgnoreCase)) DeleteBlobIfUnreferenced(digest);
+        return written;
+    }
+
+    private bool HasBlob(string digest, long size) => new FileInfo(BlobPath(digest)) is { Exists: true } blob && blob.Length == size;
+
+    /// <summary>Two names of one batch must not be the same model, nor need one's manifest file to be the other's folder.</summary>
+    private void CheckBatchNames(IReadOnlyList<ModelName> names)
+    {
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (!files.Add(ManifestPath(name)))
+                throw new SovereignException(ErrorKind.Conflict, $"Model '{name}' appears twice.", "model", "model_name_conflict");
+        }
+        foreach (var name in names)
+        {
+            for (var folder = Path.GetDirectoryName(ManifestPath(name)); folder is not null && folder.Length > Paths.Manifests.Length;
+                 folder = Path.GetDirectoryName(folder))
+            {
+                if (files.Contains(folder)) throw NameConflict(name, ReferenceOf(folder));
+            }
+        }
+    }
+
     public async Task VerifyAsync(ModelManifest manifest, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
