@@ -1,0 +1,376 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Sovereign.Bench.Driver;
+using Sovereign.Bench.Hosting;
+using Sovereign.Bench.Machine;
+using Sovereign.Bench.Models;
+using Sovereign.Bench.Raw;
+using Sovereign.Bench.Reporting;
+using Sovereign.Bench.Stats;
+using Sovereign.Bench.Workloads;
+using Sovereign.Core.Options;
+using Sovereign.Inference.Engine;
+using Sovereign.Models.Store;
+
+namespace Sovereign.Bench;
+
+/// <summary>What a run produced: the results and the files written.</summary>
+public sealed record BenchRun(BenchReport Report, IReadOnlyList<string> Files);
+
+/// <summary>
+/// Runs the serving benchmark (issue 9) and writes its results. Stateless; one call is one run, and runs must not
+/// overlap on one machine (they would measure each other).
+/// </summary>
+public static class BenchRunner
+{
+    /// <summary>Engine slots and prefill chunk given to the server and to the in-process engine (Sovereign's defaults).</summary>
+    private const int Slots = 8;
+    private const int PrefillChunk = 256;
+    private const int InterferenceStreams = 7;
+
+    /// <summary>
+    /// Measures every model, then writes results.json, results.md and the plots to <see cref="BenchOptions.OutputDirectory"/>.
+    /// <list type="number">
+    /// <item>Check the options (every problem at once).</item>
+    /// <item>Record the machine and the settings.</item>
+    /// <item>Per model: prepare its file, start a fresh server (Sovereign mode) or use the target, then single stream
+    /// (raw, engine, served), the concurrency sweep, interference and memory. A workload that fails is recorded and the
+    /// run goes on.</item>
+    /// <item>Check the issue's targets and write the files.</item>
+    /// </list>
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid; the message lists every problem.</exception>
+    public static async Task<BenchRun> RunAsync(BenchOptions options, IBenchProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        progress ??= NullBenchProgress.Instance;
+
+        // :: Step 1: options.
+        var problems = options.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join(Environment.NewLine, problems));
+
+        // :: Step 2: machine and settings.
+        var started = DateTimeOffset.UtcNow;
+        var stopwatch = Stopwatch.StartNew();
+        var repositoryRoot = BenchModels.FindRepositoryRoot(AppContext.BaseDirectory) ?? BenchModels.FindRepositoryRoot(Environment.CurrentDirectory);
+        var cache = options.ModelCache ?? BenchModels.DefaultCacheDirectory(repositoryRoot);
+        var local = options.Target is null;
+        var serverArguments = local ? ServerArguments(options) : [];
+        var report = new BenchReport
+        {
+            StartedAt = started,
+            Mode = local ? "sovereign" : "target",
+            Target = options.Target?.ToString(),
+            Quick = options.Quick,
+            Machine = MachineInfo.Collect(),
+            Settings = new BenchSettings
+            {
+                Concurrency = options.EffectiveConcurrency,
+                Tokens = options.Tokens,
+                Repetitions = options.EffectiveRepetitions,
+                PromptTokens = options.PromptTokens,
+                Threads = options.Threads,
+                EffectiveThreads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
+                ContextSize = options.ContextSize,
+                InterferenceStreams = InterferenceStreams,
+                InterferenceLongPromptTokens = options.LongPromptTokens,
+                InterferenceBeforeTokens = options.InterferenceBeforeTokens,
+                ServerArguments = serverArguments,
+                Slots = local ? Slots : null,
+                PrefillChunk = local ? PrefillChunk : null,
+                ModelCache = local ? cache : null,
+                Sampling = "greedy (temperature 0), ignore_eos, streamed /v1/completions with stream_options.include_usage",
+            },
+        };
+
+        // :: Step 3: the models.
+        var names = options.Models.Count > 0 ? options.Models : BenchModels.Defaults(options.Quick).Select(m => m.Name).ToArray();
+        var stepsPerModel = (local ? 5 : 4) + report.Settings.Concurrency.Count;
+        progress.Begin(names.Count * stepsPerModel + 1);
+        var clock = new BenchClock();
+        foreach (var name in names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ModelReport model;
+            if (local)
+            {
+                var spec = BenchModels.Find(name)!;
+                model = await MeasureLocalAsync(spec, options, cache, repositoryRoot, serverArguments, report, clock, progress, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                model = await MeasureTargetAsync(name, options, report, clock, progress, cancellationToken).ConfigureAwait(false);
+            }
+            AddTargets(model, local ? BenchModels.Find(name) : null);
+            foreach (var e in model.Errors) progress.Note($"{model.Name}: {e}");
+            report.Models.Add(model);
+        }
+
+        // :: Step 4: targets are in; write the files.
+        progress.Step(null, "writing results");
+        report.FinishedAt = DateTimeOffset.UtcNow;
+        report.Machine.LoadAverageAtEnd = MachineInfo.LoadAverage();
+        if (report.Machine.LoadAverageAtStart > report.Machine.Cores || report.Machine.LoadAverageAtEnd > report.Machine.Cores)
+            progress.Note(string.Create(CultureInfo.InvariantCulture, $"other work shared the CPUs (load average {report.Machine.LoadAverageAtStart:0.0} at the start, {report.Machine.LoadAverageAtEnd:0.0} at the end, {report.Machine.Cores} cores): absolute figures are low and noisy; ratios less so"));
+        report.DurationSeconds = stopwatch.Elapsed.TotalSeconds;
+        var files = ReportWriter.WriteAll(report, options.OutputDirectory, error => progress.Note(error));
+        return new BenchRun(report, files);
+    }
+
+    internal static IReadOnlyList<string> ServerArguments(BenchOptions options)
+    {
+        var args = new List<string>
+        {
+            $"--Sovereign:Engine:ContextSize={options.ContextSize.ToString(CultureInfo.InvariantCulture)}",
+            $"--Sovereign:Engine:Slots={Slots.ToString(CultureInfo.InvariantCulture)}",
+            $"--Sovereign:Engine:PrefillChunk={PrefillChunk.ToString(CultureInfo.InvariantCulture)}",
+        };
+        if (options.Threads > 0) args.Add($"--Sovereign:Engine:Threads={options.Threads.ToString(CultureInfo.InvariantCulture)}");
+        return args;
+    }
+
+    private static async Task<ModelReport> MeasureLocalAsync(BenchModelSpec spec, BenchOptions options, string cache, string? repositoryRoot,
+        IReadOnlyList<string> serverArguments, BenchReport run, BenchClock clock, IBenchProgress progress, CancellationToken cancellationToken)
+    {
+        var tokens = options.TokensFor(spec);
+        // :: Step 3a: the model file (written once for synthetic models).
+        progress.Step(spec.Name, spec.Synthetic is null ? "checking the model file" : "preparing the synthetic model (written once, then reused)");
+        PreparedModel prepared;
+        try
+        {
+            prepared = await Task.Run(() => BenchModels.Prepare(spec, cache, repositoryRoot), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var failed = new ModelReport { Name = spec.Name, Description = spec.Description, Tokens = tokens };
+            failed.Errors.Add($"model file: {e.Message}");
+            return failed;
+        }
+        var model = new ModelReport
+        {
+            Name = spec.Name,
+            Description = spec.Description,
+            File = prepared.Path,
+            SizeBytes = prepared.SizeBytes,
+            Parameters = prepared.Parameters,
+            Quantization = prepared.Quantization,
+            ContextLength = prepared.ContextLength,
+            Tokens = tokens,
+        };
+        var context = Math.Min(options.ContextSize, prepared.ContextLength is > 0 and var c ? c : options.ContextSize);
+
+        // :: Step 3b: a fresh server for this model, so memory figures and idle runners of other models stay out.
+        progress.Step(spec.Name, "starting sov serve and importing the model");
+        SovereignServerProcess server;
+        try
+        {
+            server = await SovereignServerProcess.StartAsync(serverArguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            model.Errors.Add($"server: {e.Message}");
+            return model;
+        }
+        await using (server.ConfigureAwait(false))
+        {
+            run.Target ??= server.Url.ToString();
+            try
+            {
+                var store = new FileModelStore(new SovereignPaths(server.Home));
+                var manifest = await store.ImportAsync(prepared.Path, ModelName.Parse(spec.Name), cancellationToken: cancellationToken).ConfigureAwait(false);
+                model.Digest = manifest.Digest;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                model.Errors.Add($"import: {e.Message}");
+                return model;
+            }
+            using var client = new OpenAiStreamClient(server.Url, server.AdminKey, clock);
+            var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
+
+            // :: Step 3c: single stream, raw vs engine vs served; the raw model also calibrates the prompts.
+            progress.Step(spec.Name, $"single stream: raw, engine and served × {options.EffectiveRepetitions}");
+            try
+            {
+                await MeasureSingleStreamLocalAsync(model, prepared, options, context, tokens, prompts, client, clock, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                model.Errors.Add($"single stream: {e.Message}");
+            }
+            if (!prompts.IsCalibrated)
+            {
+                prompts.Calibrate(text => EstimateTokens(text, 1.4), context, tokens);
+                model.Errors.Add("prompt lengths are estimates: the raw baseline could not tokenize them");
+            }
+            run.IgnoreEosAccepted &= client.IgnoreEosAccepted;
+
+            // :: Step 3d..f: the sweep, interference, memory.
+            await MeasureServedAsync(model, options, tokens, prompts, client, clock, progress, cancellationToken).ConfigureAwait(false);
+
+            progress.Step(spec.Name, "memory");
+            var health = await client.TryGetJsonAsync("health", cancellationToken).ConfigureAwait(false);
+            ReadHealth(run, health);
+            var runner = health?["loaded"]?.AsArray().FirstOrDefault(l => (string?)l?["digest"] == model.Digest);
+            var pid = runner?["process_id"]?.GetValue<int>();
+            model.Memory = new ModelMemory
+            {
+                RunnerProcessId = pid,
+                RunnerPeakRssBytes = pid is { } p ? ProcessMemory.PeakRss(p) : null,
+                ServerProcessId = server.ProcessId,
+                ServerPeakRssBytes = ProcessMemory.PeakRss(server.ProcessId),
+                BenchProcessPeakRssBytes = ProcessMemory.PeakRss(Environment.ProcessId),
+            };
+            if (model.Memory.RunnerPeakRssBytes is null)
+                model.Errors.Add($"memory: no runner with digest {model.Digest} in GET /health (loaded: {health?["loaded"]?.ToJsonString() ?? "no answer"})");
+        }
+        return model;
+    }
+
+    private static async Task MeasureSingleStreamLocalAsync(ModelReport model, PreparedModel prepared, BenchOptions options, int context, int tokens,
+        PromptSet prompts, OpenAiStreamClient client, BenchClock clock, CancellationToken cancellationToken)
+    {
+        using var raw = await Task.Run(() => RawLlamaBaseline.Load(prepared.Path, options.Threads, context), cancellationToken).ConfigureAwait(false);
+        prompts.Calibrate(raw.CountTokens, raw.ContextSize, tokens);
+        EngineBaseline? engine = null;
+        try
+        {
+            engine = await Task.Run(() => EngineBaseline.Load(new EngineSettings
+            {
+                ModelPath = prepared.Path,
+                Slots = Slots,
+                ContextSize = options.ContextSize,
+                PrefillChunk = PrefillChunk,
+                Threads = options.Threads,
+            }), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            model.Errors.Add($"engine baseline: {e.Message}");
+        }
+        try
+        {
+            var prompt = prompts.Single;
+            List<SingleStreamRunner> runners =
+            [
+                new("raw", ct => Task.Factory.StartNew(() => raw.Generate(prompt, tokens, clock, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)),
+            ];
+            if (engine is not null) runners.Add(new("engine", ct => engine.GenerateAsync(prompt, tokens, clock, ct)));
+            runners.Add(new("served", ct => client.CompleteAsync(new CompletionCall(model.Name, prompt, tokens), ct)));
+            var results = await SingleStreamWorkload.RunAsync(runners, options.EffectiveRepetitions, model.Errors, cancellationToken).ConfigureAwait(false);
+            model.Raw = results.GetValueOrDefault("raw");
+            model.Engine = results.GetValueOrDefault("engine");
+            model.Served = results.GetValueOrDefault("served");
+            model.OverheadRatio = Statistics.Ratio(model.Served?.DecodeTokensPerSecond, model.Raw?.DecodeTokensPerSecond);
+            model.EngineRatio = Statistics.Ratio(model.Engine?.DecodeTokensPerSecond, model.Raw?.DecodeTokensPerSecond);
+            model.TtftRatio = Statistics.Ratio(model.Served?.TtftMs, model.Raw?.TtftMs);
+        }
+        finally
+        {
+            engine?.Dispose();
+        }
+    }
+
+    private static async Task<ModelReport> MeasureTargetAsync(string name, BenchOptions options, BenchReport run, BenchClock clock, IBenchProgress progress,
+        CancellationToken cancellationToken)
+    {
+        var tokens = options.TokensFor(null);
+        var model = new ModelReport { Name = name, Description = $"'{name}' at {options.Target}", Tokens = tokens };
+        using var client = new OpenAiStreamClient(options.Target!, options.ApiKey, clock);
+        var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
+
+        // :: Step 3a (target): what the endpoint says about itself, and its tokens per word, from one short request.
+        progress.Step(name, "probing the endpoint");
+        ReadHealth(run, await client.TryGetJsonAsync("health", cancellationToken).ConfigureAwait(false));
+        var probeText = WorkloadGenerator.Text(WorkloadGenerator.SeedFor("probe", 0), 200);
+        var probe = await client.CompleteAsync(new CompletionCall(name, probeText, 2), cancellationToken).ConfigureAwait(false);
+        if (!probe.Succeeded)
+        {
+            model.Errors.Add($"probe: {probe.Error ?? "no text came back"}");
+            return model;
+        }
+        var perWord = probe.PromptTokens is { } pt ? pt / 200.0 : 1.4;
+        if (probe.PromptTokens is null) model.Errors.Add("the endpoint reports no usage; prompt and completion lengths are estimates");
+        prompts.Calibrate(text => EstimateTokens(text, perWord), options.ContextSize, tokens);
+
+        // :: Step 3b (target): served single stream only; the raw baseline needs the model file, which the endpoint keeps to itself.
+        progress.Step(name, $"single stream × {options.EffectiveRepetitions}");
+        var results = await SingleStreamWorkload.RunAsync(
+            [new SingleStreamRunner("served", ct => client.CompleteAsync(new CompletionCall(name, prompts.Single, tokens), ct))],
+            options.EffectiveRepetitions, model.Errors, cancellationToken).ConfigureAwait(false);
+        model.Served = results.GetValueOrDefault("served");
+        model.Errors.Add("no raw baseline against --target (the model file is the endpoint's), so no overhead_ratio");
+
+        await MeasureServedAsync(model, options, tokens, prompts, client, clock, progress, cancellationToken).ConfigureAwait(false);
+        run.IgnoreEosAccepted &= client.IgnoreEosAccepted;
+        return model;
+    }
+
+    /// <summary>The workloads that only need the endpoint: the concurrency sweep and interference.</summary>
+    private static async Task MeasureServedAsync(ModelReport model, BenchOptions options, int tokens, PromptSet prompts, OpenAiStreamClient client,
+        BenchClock clock, IBenchProgress progress, CancellationToken cancellationToken)
+    {
+        // :: Step 3d: the concurrency sweep.
+        foreach (var level in options.EffectiveConcurrency)
+        {
+            progress.Step(model.Name, $"{level} concurrent stream{(level == 1 ? "" : "s")}");
+            try
+            {
+                var result = await ConcurrencySweep.RunLevelAsync(client, model.Name, level, prompts.Sweep, tokens, cancellationToken).ConfigureAwait(false);
+                model.Concurrency.Add(result);
+                foreach (var e in result.Errors) model.Errors.Add($"{level} streams: {e}");
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                model.Errors.Add($"{level} streams: {e.Message}");
+            }
+        }
+        var single = model.Concurrency.FirstOrDefault(c => c.Streams == 1)?.AggregateTokensPerSecond;
+        model.BatchingRatio4 = Statistics.Ratio(model.Concurrency.FirstOrDefault(c => c.Streams == 4)?.AggregateTokensPerSecond, single);
+        model.BatchingRatio8 = Statistics.Ratio(model.Concurrency.FirstOrDefault(c => c.Streams == 8)?.AggregateTokensPerSecond, single);
+        model.TtftP95At8OverUnloaded = Statistics.Ratio(model.Concurrency.FirstOrDefault(c => c.Streams == 8)?.TtftMs?.P95,
+            model.Concurrency.FirstOrDefault(c => c.Streams == 1)?.TtftMs?.P50);
+
+        // :: Step 3e: interference.
+        progress.Step(model.Name, $"interference: a {prompts.LongTokens}-token prompt among {InterferenceStreams} streams");
+        try
+        {
+            model.Interference = await InterferenceWorkload.RunAsync(client, clock, model.Name, prompts.Background, prompts.BackgroundMaxTokens,
+                prompts.Long, options.InterferenceBeforeTokens, cancellationToken).ConfigureAwait(false);
+            foreach (var e in model.Interference.Errors) model.Errors.Add($"interference: {e}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            model.Errors.Add($"interference: {e.Message}");
+        }
+    }
+
+    private static void ReadHealth(BenchReport run, JsonNode? health)
+    {
+        if (health is null) return;
+        if (health["backend"] is JsonValue backend && backend.TryGetValue<string>(out var b) && !b.Contains("no model loaded", StringComparison.Ordinal))
+            run.Backend = b;
+        if (health["version"] is JsonValue version && version.TryGetValue<string>(out var v)) run.ServerVersion = v;
+    }
+
+    /// <summary>Tokens of a text estimated from its words, where no tokenizer is at hand.</summary>
+    internal static int EstimateTokens(string text, double tokensPerWord) =>
+        1 + (int)Math.Ceiling(text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * tokensPerWord);
+
+    /// <summary>The issue's targets that apply to this model (by its class), with this run's figures.</summary>
+    internal static void AddTargets(ModelReport model, BenchModelSpec? spec)
+    {
+        if (spec?.IsLarge == true)
+        {
+            model.Targets.Add(new TargetCheck("overhead_ratio", "served ≥ 97% of raw single-stream decode on the ~400M model", 0.97, model.OverheadRatio));
+            model.Targets.Add(new TargetCheck("batching_ratio_4", "aggregate at 4 streams ≥ 1.7 × single stream on the ~400M model", 1.7, model.BatchingRatio4));
+        }
+        if (spec?.IsTiny == true)
+            model.Targets.Add(new TargetCheck("overhead_ratio", "served ≥ 85% of raw single-stream decode on stories260K", 0.85, model.OverheadRatio));
+        if (spec is not null)
+            model.Targets.Add(new TargetCheck("engine_ratio", "engine single-stream decode within 10% of the synchronous LLamaSharp loop", 0.90, model.EngineRatio));
+        model.Targets.Add(new TargetCheck("ttft_p95_at_8_over_unloaded", "TTFT p95 at 8 streams ≤ 1.5 × unloaded TTFT + one prefill (≈ 2.5 × unloaded TTFT)", 2.5,
+            model.TtftP95At8OverUnloaded, AtMost: true));
+    }
+}

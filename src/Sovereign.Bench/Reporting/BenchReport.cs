@@ -1,0 +1,204 @@
+using System.Text.Json.Serialization;
+using Sovereign.Bench.Machine;
+using Sovereign.Bench.Stats;
+
+namespace Sovereign.Bench.Reporting;
+
+// The results of one run, exactly as results.json holds them (snake_case). Rates are tokens per second, latencies
+// milliseconds, sizes bytes; a number in a name is a word of its own (batching_ratio_4). A figure that could not be
+// measured is null, and the model's errors say why. Samples
+// kept only for the plots are [JsonIgnore]d. All records are immutable once the run has filled them in.
+
+/// <summary>The whole run.</summary>
+public sealed record BenchReport
+{
+    public string Schema { get; init; } = "sovereign-bench/1";
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset FinishedAt { get; set; }
+    public double DurationSeconds { get; set; }
+    /// <summary>"sovereign" (a `sov serve` started by the benchmark) or "target" (--target).</summary>
+    public required string Mode { get; init; }
+    /// <summary>The endpoint driven (the started server's address, or --target).</summary>
+    public string? Target { get; set; }
+    public required bool Quick { get; init; }
+    public required MachineInfo Machine { get; init; }
+    /// <summary>The native backend the endpoint reported in GET /health, when it has one.</summary>
+    public string? Backend { get; set; }
+    public string? ServerVersion { get; set; }
+    /// <summary>Whether the endpoint accepted ignore_eos (fixed lengths); false means generations may be shorter than asked.</summary>
+    public bool IgnoreEosAccepted { get; set; } = true;
+    public required BenchSettings Settings { get; init; }
+    public List<ModelReport> Models { get; init; } = [];
+    public WorkloadStatus Embeddings { get; init; } = WorkloadStatus.NotAvailable(
+        "No embeddings endpoint yet: the knowledge feature (embeddings, retrieval) has not landed. Texts/s at batch 1, 8, 32 will be measured once /v1/embeddings exists.");
+    public WorkloadStatus Retrieval { get; init; } = WorkloadStatus.NotAvailable(
+        "No knowledge bases yet: search p50/p95 over 10,000 and 100,000 chunks and ingestion pages/s will be measured once the knowledge feature lands.");
+    /// <summary>Problems that concern the whole run (per-model ones are in each model's errors).</summary>
+    public List<string> Errors { get; init; } = [];
+}
+
+/// <summary>Every setting the run used, so that a second run can repeat it.</summary>
+public sealed record BenchSettings
+{
+    public required IReadOnlyList<int> Concurrency { get; init; }
+    /// <summary>--tokens when given; else each model's own default (see each model's tokens).</summary>
+    public int? Tokens { get; init; }
+    public required int Repetitions { get; init; }
+    /// <summary>Prompt tokens of the single-stream and sweep requests (approximate in target mode).</summary>
+    public required int PromptTokens { get; init; }
+    /// <summary>CPU threads for the raw baseline and the server's engine; 0 = every core.</summary>
+    public required int Threads { get; init; }
+    public required int EffectiveThreads { get; init; }
+    /// <summary>Context tokens per sequence asked of the server and the baselines (capped by each model's own).</summary>
+    public required int ContextSize { get; init; }
+    public required int InterferenceStreams { get; init; }
+    public required int InterferenceLongPromptTokens { get; init; }
+    public required int InterferenceBeforeTokens { get; init; }
+    /// <summary>The `sov` arguments the server was started with (sovereign mode).</summary>
+    public IReadOnlyList<string> ServerArguments { get; init; } = [];
+    /// <summary>Engine slots of the server and of the in-process engine baseline (sovereign mode).</summary>
+    public int? Slots { get; init; }
+    public int? PrefillChunk { get; init; }
+    public string? ModelCache { get; init; }
+    public required string Sampling { get; init; }
+}
+
+/// <summary>One model's figures.</summary>
+public sealed record ModelReport
+{
+    public required string Name { get; init; }
+    public required string Description { get; init; }
+    public string? File { get; init; }
+    public string? Digest { get; set; }
+    public long? SizeBytes { get; init; }
+    public long? Parameters { get; init; }
+    public string? Quantization { get; init; }
+    public int? ContextLength { get; init; }
+    /// <summary>Tokens generated per request.</summary>
+    public required int Tokens { get; init; }
+
+    /// <summary>Served ÷ raw single-stream decode tokens/s (the serving overhead; 1 = none).</summary>
+    public double? OverheadRatio { get; set; }
+    /// <summary>In-process engine ÷ raw single-stream decode tokens/s (the engine loop's own cost, without HTTP or gRPC).</summary>
+    public double? EngineRatio { get; set; }
+    /// <summary>Aggregate tokens/s at 4 streams ÷ at 1 stream.</summary>
+    [JsonPropertyName("batching_ratio_4")]
+    public double? BatchingRatio4 { get; set; }
+    /// <summary>Aggregate tokens/s at 8 streams ÷ at 1 stream.</summary>
+    [JsonPropertyName("batching_ratio_8")]
+    public double? BatchingRatio8 { get; set; }
+    /// <summary>Served ÷ raw time to first token.</summary>
+    public double? TtftRatio { get; set; }
+    /// <summary>
+    /// TTFT p95 at 8 streams ÷ the unloaded (single-stream) TTFT. The fairness target, p95 ≤ 1.5 × unloaded TTFT
+    /// plus one prefill, is about ≤ 2.5 here, since an unloaded TTFT is one prefill of the same prompt and one decode step.
+    /// </summary>
+    [JsonPropertyName("ttft_p95_at_8_over_unloaded")]
+    public double? TtftP95At8OverUnloaded { get; set; }
+
+    public SingleStreamResult? Raw { get; set; }
+    public SingleStreamResult? Engine { get; set; }
+    public SingleStreamResult? Served { get; set; }
+    public List<ConcurrencyResult> Concurrency { get; init; } = [];
+    public InterferenceResult? Interference { get; set; }
+    public ModelMemory? Memory { get; set; }
+    public List<TargetCheck> Targets { get; init; } = [];
+    public List<string> Errors { get; init; } = [];
+}
+
+/// <summary>One way of running a single stream (raw, engine or served), over repeated runs; figures are medians.</summary>
+public sealed record SingleStreamResult
+{
+    public required int Runs { get; init; }
+    public int? PromptTokens { get; init; }
+    public int? CompletionTokens { get; init; }
+    public double? DecodeTokensPerSecond { get; init; }
+    public double? PromptTokensPerSecond { get; init; }
+    public double? TtftMs { get; init; }
+    /// <summary>Each run's decode tokens/s, in run order.</summary>
+    public IReadOnlyList<double> DecodeTokensPerSecondRuns { get; init; } = [];
+    public IReadOnlyList<double> TtftMsRuns { get; init; } = [];
+    public Summary? ItlMs { get; init; }
+
+    [JsonIgnore]
+    public IReadOnlyList<double> ItlSamplesMs { get; init; } = [];
+}
+
+/// <summary>One level of the concurrency sweep: N streams sent at once.</summary>
+public sealed record ConcurrencyResult
+{
+    public required int Streams { get; init; }
+    public required int Completed { get; init; }
+    public required int Failed { get; init; }
+    /// <summary>From the first request sent to the last stream's end.</summary>
+    public required double WallSeconds { get; init; }
+    /// <summary>Completion tokens of the streams that finished ÷ wall time.</summary>
+    public double? AggregateTokensPerSecond { get; init; }
+    /// <summary>Each stream's decode tokens/s (first token excluded).</summary>
+    public Summary? PerStreamTokensPerSecond { get; init; }
+    public Summary? TtftMs { get; init; }
+    /// <summary>Gaps between consecutive pieces of text, over every stream.</summary>
+    public Summary? ItlMs { get; init; }
+    public int? PromptTokens { get; init; }
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    [JsonIgnore]
+    public IReadOnlyList<double> ItlSamplesMs { get; init; } = [];
+
+    [JsonIgnore]
+    public IReadOnlyList<double> TtftSamplesMs { get; init; } = [];
+}
+
+/// <summary>A long prompt arriving while other streams generate: what its prefill does to their inter-token latency.</summary>
+public sealed record InterferenceResult
+{
+    public required int BackgroundStreams { get; init; }
+    public int? LongPromptTokens { get; init; }
+    /// <summary>The long request's time to first token (its prefill, chunked between the others' decode steps).</summary>
+    public double? LongPromptTtftMs { get; init; }
+    /// <summary>Inter-token latency of the background streams in steady state, before the long prompt was sent.</summary>
+    public Summary? ItlBeforeMs { get; init; }
+    /// <summary>Inter-token latency of the background streams while the long prompt was prefilled.</summary>
+    public Summary? ItlDuringMs { get; init; }
+    /// <summary>ITL p95 during ÷ before.</summary>
+    public double? ItlP95Ratio { get; init; }
+    /// <summary>Longest single gap during ÷ ITL p50 before: how long the worst stall was, in normal tokens.</summary>
+    public double? ItlMaxRatio { get; init; }
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    /// <summary>(time since the long prompt was sent in s, gap in ms) of every background token, for the plot.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<(double At, double GapMs)> Timeline { get; init; } = [];
+
+    [JsonIgnore]
+    public double LongPromptFirstTokenAt { get; init; }
+}
+
+/// <summary>Peak resident memory of the model's runner process (and of the server that ran it).</summary>
+public sealed record ModelMemory
+{
+    public int? RunnerProcessId { get; init; }
+    public long? RunnerPeakRssBytes { get; init; }
+    public int? ServerProcessId { get; init; }
+    public long? ServerPeakRssBytes { get; init; }
+    /// <summary>Peak RSS of this benchmark process, which held the raw and engine baselines.</summary>
+    public long? BenchProcessPeakRssBytes { get; init; }
+}
+
+/// <summary>One of the targets, checked against this run's figures (never a test failure).</summary>
+/// <param name="Name">The figure (e.g. overhead_ratio).</param>
+/// <param name="Rule">The target in words.</param>
+/// <param name="Threshold">The bound.</param>
+/// <param name="Value">This run's figure; null when it was not measured.</param>
+/// <param name="AtMost">True when the figure must stay at or below the bound; false when it must reach it.</param>
+public sealed record TargetCheck(string Name, string Rule, double Threshold, double? Value, bool AtMost = false)
+{
+    /// <summary>Null when the figure is missing.</summary>
+    public bool? Met => Value is { } v ? (AtMost ? v <= Threshold : v >= Threshold) : null;
+}
+
+/// <summary>A workload that was not run, and why.</summary>
+public sealed record WorkloadStatus(string Status, string? Reason)
+{
+    public static WorkloadStatus NotAvailable(string reason) => new("not_available", reason);
+}

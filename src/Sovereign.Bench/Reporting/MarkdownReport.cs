@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text;
+using Sovereign.Bench.Stats;
+
+namespace Sovereign.Bench.Reporting;
+
+/// <summary>results.md: the run's figures as tables a person reads, with the plots. Stateless; thread-safe.</summary>
+public static class MarkdownReport
+{
+    // CPU flags that decide llama.cpp's speed; the JSON keeps all of them.
+    private static readonly string[] NotableFlags =
+        ["sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "neon", "asimd", "sve"];
+
+    public static string Render(BenchReport report, IReadOnlyList<string> plotFiles)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(plotFiles);
+        var md = new StringBuilder();
+        var m = report.Machine;
+        md.AppendLine("# Sovereign serving benchmark").AppendLine();
+        md.AppendLine(Inv($"Run {report.StartedAt:yyyy-MM-dd HH:mm:ss} UTC, {report.DurationSeconds:0} s, {(report.Quick ? "quick" : "full")}; ")
+            + $"mode **{report.Mode}**, endpoint `{report.Target ?? "—"}`.").AppendLine();
+        md.AppendLine("Every figure is measured in this run; ratios compare figures of the same run, so a busy or noisy machine affects both sides alike.")
+            .AppendLine("Rates are tokens/s, latencies ms. Decode rates leave out the first token (it pays for the prompt); prompt rates are prompt tokens ÷ time to first token.")
+            .AppendLine();
+
+        md.AppendLine("## Machine").AppendLine();
+        md.AppendLine("| | |").AppendLine("| --- | --- |");
+        md.AppendLine(Inv($"| cores | {m.Cores} |"));
+        md.AppendLine($"| memory | {Bytes(m.MemoryBytes)} |");
+        md.AppendLine($"| load average (1 min) at start / end | {N(m.LoadAverageAtStart)} / {N(m.LoadAverageAtEnd)} (above the core count, other work shared the CPUs) |");
+        md.AppendLine($"| cpu | {Cell(m.CpuModel)} |");
+        md.AppendLine($"| notable cpu flags | {Cell(string.Join(" ", NotableFlags.Where(f => m.CpuFlags.Contains(f))))} |");
+        md.AppendLine($"| os / runtime | {Cell(m.Os)} / {Cell(m.Runtime)} ({m.Architecture}) |");
+        md.AppendLine($"| native backend | {Cell(report.Backend)} |");
+        md.AppendLine($"| server version | {Cell(report.ServerVersion)} |");
+        md.AppendLine();
+
+        md.AppendLine("## Summary").AppendLine();
+        md.AppendLine("overhead_ratio = served ÷ raw single-stream decode; engine_ratio = in-process engine ÷ raw; batching_ratio_N = aggregate at N streams ÷ at 1.").AppendLine();
+        md.AppendLine("| model | params | quant | tokens | raw decode | engine decode | served decode | **overhead_ratio** | engine_ratio | TTFT raw / served | **batching_ratio_4** | **batching_ratio_8** |");
+        md.AppendLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in report.Models)
+        {
+            md.AppendLine($"| {Cell(r.Name)} | {Count(r.Parameters)} | {Cell(r.Quantization)} | {r.Tokens.ToString(CultureInfo.InvariantCulture)} | " +
+                $"{N(r.Raw?.DecodeTokensPerSecond)} | {N(r.Engine?.DecodeTokensPerSecond)} | {N(r.Served?.DecodeTokensPerSecond)} | **{R(r.OverheadRatio)}** | {R(r.EngineRatio)} | " +
+                $"{N(r.Raw?.TtftMs)} / {N(r.Served?.TtftMs)} | **{R(r.BatchingRatio4)}** | **{R(r.BatchingRatio8)}** |");
+        }
+        md.AppendLine();
+        if (plotFiles.Contains("scaling.png")) md.AppendLine("![aggregate throughput relative to one stream](scaling.png)").AppendLine();
+
+        md.AppendLine("## Targets (issue 9)").AppendLine();
+        md.AppendLine("Shown for information; the benchmark never fails on speed.").AppendLine();
+        md.AppendLine("| model | figure | target | value | met |").AppendLine("| --- | --- | --- | ---: | --- |");
+        foreach (var r in report.Models)
+        {
+            foreach (var t in r.Targets)
+                md.AppendLine($"| {Cell(r.Name)} | {t.Name} | {Cell(t.Rule)} | {R(t.Value)} | {(t.Met is { } met ? met ? "yes" : "**no**" : "—")} |");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Single stream").AppendLine();
+        md.AppendLine("| model | way | runs | prompt tokens | prompt tok/s | TTFT | decode tok/s (median) | decode tok/s per run | ITL p50 / p95 |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
+        foreach (var r in report.Models)
+        {
+            foreach (var (way, s) in new[] { ("raw", r.Raw), ("engine", r.Engine), ("served", r.Served) })
+            {
+                if (s is null) continue;
+                md.AppendLine($"| {Cell(r.Name)} | {way} | {s.Runs.ToString(CultureInfo.InvariantCulture)} | {I(s.PromptTokens)} | {N(s.PromptTokensPerSecond)} | {N(s.TtftMs)} | " +
+                    $"{N(s.DecodeTokensPerSecond)} | {string.Join(", ", s.DecodeTokensPerSecondRuns.Select(v => N(v)))} | {N(s.ItlMs?.P50)} / {N(s.ItlMs?.P95)} |");
+            }
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Concurrency sweep").AppendLine();
+        md.AppendLine("All streams are sent at once, each with its own prompt; aggregate = tokens of every stream ÷ time from the first request to the last token.").AppendLine();
+        foreach (var r in report.Models.Where(r => r.Concurrency.Count > 0))
+        {
+            md.AppendLine($"### {Cell(r.Name)}").AppendLine();
+            md.AppendLine("| streams | aggregate tok/s | per-stream tok/s p50 (min) | TTFT p50 | TTFT p95 | ITL p50 | ITL p95 | ITL max | failed |");
+            md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var c in r.Concurrency)
+            {
+                md.AppendLine($"| {c.Streams.ToString(CultureInfo.InvariantCulture)} | {N(c.AggregateTokensPerSecond)} | {N(c.PerStreamTokensPerSecond?.P50)} ({N(c.PerStreamTokensPerSecond?.Min)}) | " +
+                    $"{N(c.TtftMs?.P50)} | {N(c.TtftMs?.P95)} | {N(c.ItlMs?.P50)} | {N(c.ItlMs?.P95)} | {N(c.ItlMs?.Max)} | {c.Failed.ToString(CultureInfo.InvariantCulture)} |");
+            }
+            md.AppendLine();
+            foreach (var plot in new[] { $"throughput-{r.Name}.png", $"latency-{r.Name}.png" }.Where(plotFiles.Contains))
+                md.AppendLine($"![{plot}]({plot})");
+            md.AppendLine();
+        }
+
+        md.AppendLine("## Interference").AppendLine();
+        md.AppendLine("A long prompt arrives while the background streams generate; their inter-token latency before it and while it is prefilled (until its first token).").AppendLine();
+        md.AppendLine("| model | background streams | long prompt tokens | its TTFT | ITL before p50 / p95 | ITL during p50 / p95 / max | p95 ratio | max ÷ p50 before |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in report.Models)
+        {
+            if (r.Interference is not { } i) continue;
+            md.AppendLine($"| {Cell(r.Name)} | {i.BackgroundStreams.ToString(CultureInfo.InvariantCulture)} | {I(i.LongPromptTokens)} | {N(i.LongPromptTtftMs)} | " +
+                $"{N(i.ItlBeforeMs?.P50)} / {N(i.ItlBeforeMs?.P95)} | {N(i.ItlDuringMs?.P50)} / {N(i.ItlDuringMs?.P95)} / {N(i.ItlDuringMs?.Max)} | {R(i.ItlP95Ratio)} | {R(i.ItlMaxRatio)} |");
+        }
+        md.AppendLine();
+        foreach (var r in report.Models.Where(r => plotFiles.Contains($"interference-{r.Name}.png")))
+            md.AppendLine($"![interference-{r.Name}](interference-{r.Name}.png)");
+        md.AppendLine();
+
+        md.AppendLine("## Memory").AppendLine();
+        md.AppendLine("Peak resident set size (VmHWM). A fresh server is started for each model; the benchmark process held the raw and engine baselines.").AppendLine();
+        md.AppendLine("| model | model file | runner peak RSS | server peak RSS | benchmark process peak RSS |").AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var r in report.Models)
+            md.AppendLine($"| {Cell(r.Name)} | {Bytes(r.SizeBytes)} | {Bytes(r.Memory?.RunnerPeakRssBytes)} | {Bytes(r.Memory?.ServerPeakRssBytes)} | {Bytes(r.Memory?.BenchProcessPeakRssBytes)} |");
+        md.AppendLine();
+
+        md.AppendLine("## Not measured").AppendLine();
+        md.AppendLine($"- **Embeddings**: {report.Embeddings.Status} — {report.Embeddings.Reason}");
+        md.AppendLine($"- **Retrieval and ingestion**: {report.Retrieval.Status} — {report.Retrieval.Reason}");
+        if (!report.IgnoreEosAccepted) md.AppendLine("- The endpoint refused `ignore_eos`: generations may have ended before the requested length.");
+        md.AppendLine();
+
+        md.AppendLine("## Settings").AppendLine();
+        var settings = report.Settings;
+        md.AppendLine("| | |").AppendLine("| --- | --- |");
+        md.AppendLine($"| concurrency | {string.Join(", ", settings.Concurrency)} |");
+        md.AppendLine($"| tokens per request | {(settings.Tokens is { } fixedTokens ? fixedTokens.ToString(CultureInfo.InvariantCulture) : "per model (see summary)")} |");
+        md.AppendLine(Inv($"| repetitions | {settings.Repetitions} (after one warm-up; raw, engine and served interleaved) |"));
+        md.AppendLine(Inv($"| prompt tokens | {settings.PromptTokens} |"));
+        md.AppendLine(Inv($"| threads | {settings.EffectiveThreads} |"));
+        md.AppendLine(Inv($"| context per sequence | {settings.ContextSize} (capped by each model's own) |"));
+        md.AppendLine(Inv($"| interference | {settings.InterferenceStreams} streams, {settings.InterferenceLongPromptTokens}-token prompt, {settings.InterferenceBeforeTokens} tokens before |"));
+        md.AppendLine($"| sampling | {Cell(settings.Sampling)} |");
+        if (settings.ServerArguments.Count > 0) md.AppendLine($"| server | `sov serve --urls http://127.0.0.1:0 {string.Join(' ', settings.ServerArguments)}` |");
+        if (settings.ModelCache is not null) md.AppendLine($"| synthetic model cache | `{settings.ModelCache}` |");
+        md.AppendLine();
+        md.AppendLine("| model | file | digest |").AppendLine("| --- | --- | --- |");
+        foreach (var r in report.Models) md.AppendLine($"| {Cell(r.Name)} | {Cell(r.File is null ? null : Path.GetFileName(r.File))} | `{r.Digest ?? "—"}` |");
+        md.AppendLine();
+
+        var errors = report.Errors.Concat(report.Models.SelectMany(r => r.Errors.Select(e => $"{r.Name}: {e}"))).ToArray();
+        if (errors.Length > 0)
+        {
+            md.AppendLine("## Problems").AppendLine();
+            foreach (var e in errors) md.AppendLine($"- {Cell(e)}");
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string Cell(string? text) => string.IsNullOrEmpty(text) ? "—" : text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
+
+    private static string N(double? value) => BenchFormat.Number(value);
+
+    private static string R(double? value) => BenchFormat.Ratio(value);
+
+    private static string I(int? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "—";
+
+    private static string Count(long? n) => n switch
+    {
+        null => "—",
+        >= 1_000_000 => (n.Value / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + "M",
+        >= 1_000 => (n.Value / 1e3).ToString("0", CultureInfo.InvariantCulture) + "K",
+        _ => n.Value.ToString(CultureInfo.InvariantCulture),
+    };
+
+    private static string Bytes(long? bytes) => BenchFormat.Bytes(bytes);
+}
+
+/// <summary>How the reports write numbers (invariant culture). Stateless; thread-safe.</summary>
+public static class BenchFormat
+{
+    /// <summary>A rate or latency: 0 decimals from 100, 1 from 10, else 2; "—" when missing.</summary>
+    public static string Number(double? value) => value switch
+    {
+        null => "—",
+        var v when !double.IsFinite(v.Value) => "—",
+        >= 100 => value.Value.ToString("0", CultureInfo.InvariantCulture),
+        >= 10 => value.Value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => value.Value.ToString("0.00", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>A ratio, to three decimals; "—" when missing.</summary>
+    public static string Ratio(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : "—";
+
+    /// <summary>Bytes in B, KiB, MiB or GiB; "—" when missing.</summary>
+    public static string Bytes(long? bytes)
+    {
+        if (bytes is not { } b) return "—";
+        string[] units = ["B", "KiB", "MiB", "GiB"];
+        double v = b;
+        var i = 0;
+        while (v >= 1024 && i < units.Length - 1)
+        {
+            v /= 1024;
+            i++;
+        }
+        return i == 0 ? b.ToString(CultureInfo.InvariantCulture) + " B" : v.ToString("0.0", CultureInfo.InvariantCulture) + " " + units[i];
+    }
+}

@@ -1,0 +1,64 @@
+namespace Sovereign.Bench.Stats;
+
+/// <summary>
+/// One generation as its client saw it, on a clock in seconds shared by every stream of a workload: when the request
+/// was sent, when each piece of text arrived, and the token counts the server reported. The raw in-process baseline
+/// produces the same record (one "chunk" per token), so both sides are measured by one set of definitions. Immutable.
+/// </summary>
+public sealed record StreamTrace
+{
+    /// <summary>When the request was sent (seconds on the workload's clock).</summary>
+    public required double SentAt { get; init; }
+
+    /// <summary>Arrival time of each piece of text that was not empty, in order (seconds on the same clock).</summary>
+    public IReadOnlyList<double> ChunkTimes { get; init; } = [];
+
+    /// <summary>When the stream ended (its last event, or the failure).</summary>
+    public double EndedAt { get; init; }
+
+    /// <summary>Prompt tokens, as the server reported them (usage); null when it did not.</summary>
+    public int? PromptTokens { get; init; }
+
+    /// <summary>Generated tokens, as the server reported them (usage); null when it did not.</summary>
+    public int? CompletionTokens { get; init; }
+
+    public string? FinishReason { get; init; }
+
+    /// <summary>Why the stream failed; null when it finished.</summary>
+    public string? Error { get; init; }
+
+    public bool Succeeded => Error is null && ChunkTimes.Count > 0;
+
+    /// <summary>Generated tokens: the reported count, else one per piece of text.</summary>
+    public int Tokens => CompletionTokens ?? ChunkTimes.Count;
+
+    /// <summary>Time to first token: from sending to the first piece of text.</summary>
+    public double? TtftSeconds => ChunkTimes.Count > 0 ? ChunkTimes[0] - SentAt : null;
+
+    /// <summary>
+    /// Decode rate, excluding the first token (which pays for the prompt): (tokens − 1) over the time from the first
+    /// piece of text to the last. Null with fewer than two tokens or two pieces.
+    /// </summary>
+    public double? DecodeTokensPerSecond =>
+        Tokens >= 2 && ChunkTimes.Count >= 2 ? Statistics.Rate(Tokens - 1, ChunkTimes[^1] - ChunkTimes[0]) : null;
+
+    /// <summary>Prompt tokens over the time to first token (the prompt's prefill plus the first decode step).</summary>
+    public double? PromptTokensPerSecond => PromptTokens is { } p && TtftSeconds is { } t ? Statistics.Rate(p, t) : null;
+
+    /// <summary>Gaps between consecutive pieces of text, in seconds (inter-token latency; a piece may hold several tokens).</summary>
+    public IEnumerable<double> InterTokenGaps()
+    {
+        for (var i = 1; i < ChunkTimes.Count; i++)
+            yield return ChunkTimes[i] - ChunkTimes[i - 1];
+    }
+
+    /// <summary>The gaps that ended inside [<paramref name="from"/>, <paramref name="to"/>) on the workload clock, in seconds.</summary>
+    public IEnumerable<double> InterTokenGapsEndingWithin(double from, double to)
+    {
+        for (var i = 1; i < ChunkTimes.Count; i++)
+        {
+            if (ChunkTimes[i] >= from && ChunkTimes[i] < to)
+                yield return ChunkTimes[i] - ChunkTimes[i - 1];
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Sovereign.Bench.Reporting;
+using Sovereign.Bench.Stats;
+
+namespace Sovereign.Bench.Workloads;
+
+/// <summary>One way of producing a single stream: the raw loop, the in-process engine, or the HTTP API.</summary>
+/// <param name="Name">raw, engine or served.</param>
+/// <param name="Run">One generation of the workload's prompt and length.</param>
+internal sealed record SingleStreamRunner(string Name, Func<CancellationToken, Task<StreamTrace>> Run);
+
+/// <summary>
+/// Raw vs served: the same prompt and length through each runner, one warm-up each (loads, caches, JIT), then
+/// <c>repetitions</c> rounds in which every runner runs once in turn, so that a machine that slows down or speeds up
+/// during the run affects all of them alike. Figures are medians over the rounds.
+/// </summary>
+internal static class SingleStreamWorkload
+{
+    public static async Task<Dictionary<string, SingleStreamResult>> RunAsync(IReadOnlyList<SingleStreamRunner> runners, int repetitions,
+        List<string> errors, CancellationToken cancellationToken)
+    {
+        var traces = runners.ToDictionary(r => r.Name, _ => new List<StreamTrace>());
+        var broken = new HashSet<string>(StringComparer.Ordinal);
+        // :: Step 1: warm-up, not counted.
+        foreach (var r in runners)
+        {
+            var warm = await TryRunAsync(r, errors, cancellationToken).ConfigureAwait(false);
+            if (warm is null) broken.Add(r.Name);
+        }
+        // :: Step 2: interleaved rounds.
+        for (var round = 0; round < repetitions; round++)
+        {
+            foreach (var r in runners)
+            {
+                if (broken.Contains(r.Name)) continue;
+                if (await TryRunAsync(r, errors, cancellationToken).ConfigureAwait(false) is { } trace) traces[r.Name].Add(trace);
+            }
+        }
+        return traces.Where(t => t.Value.Count > 0).ToDictionary(t => t.Key, t => Summarise(t.Value));
+    }
+
+    private static async Task<StreamTrace?> TryRunAsync(SingleStreamRunner runner, List<string> errors, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var trace = await runner.Run(cancellationToken).ConfigureAwait(false);
+            if (trace.Succeeded) return trace;
+            errors.Add($"single stream ({runner.Name}): {trace.Error ?? "no text came back"}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            errors.Add($"single stream ({runner.Name}): {e.Message}");
+        }
+        return null;
+    }
+
+    /// <summary>Medians over the runs; the runs' own figures are kept beside them.</summary>
+    public static SingleStreamResult Summarise(IReadOnlyList<StreamTrace> runs)
+    {
+        var decode = runs.Select(r => r.DecodeTokensPerSecond).OfType<double>().ToArray();
+        var ttft = runs.Select(r => r.TtftSeconds * 1000).OfType<double>().ToArray();
+        var prompt = runs.Select(r => r.PromptTokensPerSecond).OfType<double>().ToArray();
+        var itl = runs.SelectMany(r => r.InterTokenGaps()).Select(s => s * 1000).ToArray();
+        return new SingleStreamResult
+        {
+            Runs = runs.Count,
+            PromptTokens = runs.Select(r => r.PromptTokens).OfType<int>().Cast<int?>().FirstOrDefault(),
+            CompletionTokens = runs.Select(r => (int?)r.Tokens).FirstOrDefault(),
+            DecodeTokensPerSecond = Statistics.Median(decode),
+            PromptTokensPerSecond = Statistics.Median(prompt),
+            TtftMs = Statistics.Median(ttft),
+            DecodeTokensPerSecondRuns = decode,
+            TtftMsRuns = ttft,
+            ItlMs = Summary.Of(itl),
+            ItlSamplesMs = itl,
+        };
+    }
+}
