@@ -38,6 +38,12 @@ public static class CliApp
             await Console.Error.WriteLineAsync($"sov: {e.Message}");
             return 1;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            // Start-up validation names every bad setting; print them, not a stack trace.
+            await Console.Error.WriteLineAsync($"sov: invalid configuration: {string.Join(" ", e.Failures)}");
+            return 1;
+        }
         catch (CliException e)
         {
             await Console.Error.WriteLineAsync($"sov: {e.Message}");

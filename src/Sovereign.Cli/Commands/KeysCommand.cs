@@ -12,7 +12,7 @@ internal static class KeysCommand
         var command = new Command("keys", "Create, list and revoke API keys (needs a running server and an admin key).");
 
         var name = new Argument<string>("name") { Description = "What the key is for." };
-        var scope = new Option<string>("--scope") { Description = "inference (default) or admin.", DefaultValueFactory = _ => "inference" };
+        var scope = new Option<string>("--scope") { Description = "inference (default), mirror (lets another node pull models from this one) or admin (every scope).", DefaultValueFactory = _ => "inference" };
         var days = new Option<int?>("--expires-in-days") { Description = "Days until the key stops working (default: never)." };
         var create = new Command("create", "Create a key; it is shown once.") { name, scope, days };
         create.SetAction(async (parse, ct) =>

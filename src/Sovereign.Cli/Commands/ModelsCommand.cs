@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Sovereign.Models.Distribution;
 using Sovereign.Models.Store;
 using Spectre.Console;
 
@@ -12,8 +13,10 @@ internal static class ModelsCommand
 {
     public static Command Create()
     {
-        var command = new Command("models", "Import, list, show and remove models in the local store.");
+        var command = new Command("models", "Import, pull, export, list, show and remove models in the local store.");
         command.Subcommands.Add(Import());
+        command.Subcommands.Add(Pull());
+        command.Subcommands.Add(Export());
         command.Subcommands.Add(List());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Remove());
@@ -25,14 +28,21 @@ internal static class ModelsCommand
 
     private static Command Import()
     {
-        var file = new Argument<FileInfo>("file") { Description = "A GGUF model file." };
+        var file = new Argument<FileInfo>("file") { Description = "A GGUF model file, or a bundle (.tar) written by `sov models export`." };
         var name = new Option<string?>("--name") { Description = "name[:tag] to give it (default: the file name, tag latest)." };
         var template = new Option<string?>("--chat-template") { Description = $"Chat template to use instead of the model's own ({string.Join(", ", ChatTemplates.Known.Order())})." };
-        var command = new Command("import", "Validate a GGUF file and add it to the store.") { file, name, template };
+        var command = new Command("import", "Validate a GGUF file, or every model of a bundle, and add it to the store.") { file, name, template };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
             if (!path.Exists) throw new CliException($"No such file: {path.FullName}");
+            if (ModelBundle.IsBundle(path.FullName))
+            {
+                if (parse.GetValue(name) is not null || parse.GetValue(template) is not null)
+                    throw new CliException("--name and --chat-template apply to a GGUF file; a bundle keeps the names and templates it was exported with.");
+                await ImportBundleAsync(path, ct);
+                return 0;
+            }
             var modelName = parse.GetValue(name) is { } n ? ModelName.Parse(n, "--name") : null;
             var store = Store();
             ModelManifest manifest = null!;
@@ -47,6 +57,109 @@ internal static class ModelsCommand
                     task.Value = 1.0;
                 });
             Console.WriteLine($"Imported {manifest.Reference} ({manifest.Digest}, {Format.Bytes(manifest.Size)})");
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task ImportBundleAsync(FileInfo path, CancellationToken ct)
+    {
+        IReadOnlyList<ModelManifest> models = [];
+        await AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask($"Verifying {Markup.Escape(path.Name)}", maxValue: Math.Max(1, path.Length));
+                models = await ModelBundle.ImportAsync(Store(), path.FullName, new Progress<BundleProgress>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                }), ct);
+                task.Value = task.MaxValue;
+            });
+        foreach (var m in models) Console.WriteLine($"Imported {m.Reference} ({m.Digest}, {Format.Bytes(m.Size)})");
+    }
+
+    private static Command Pull()
+    {
+        var reference = new Argument<string>("model") { Description = "name[:tag] to fetch (tag defaults to latest)." };
+        var mirror = new Option<string[]>("--mirror")
+        {
+            Description = "A mirror's base URL, e.g. http://node-a:8080 (repeatable; default: SOV_MIRRORS, comma-separated). SOV_MIRROR_KEY is sent as its bearer token.",
+        };
+        var command = new Command("pull", "Fetch a model from the organisation's mirrors into the local store, verifying every byte; an interrupted pull resumes.")
+        {
+            reference, mirror,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var given = parse.GetValue(mirror) ?? [];
+            if (given.Length == 0 && Environment.GetEnvironmentVariable("SOV_MIRRORS") is { } fromEnvironment) given = [fromEnvironment];
+            var settings = new MirrorSettings
+            {
+                Mirrors = MirrorSettings.ParseList(given, "SOV_MIRRORS"),
+                Key = Environment.GetEnvironmentVariable("SOV_MIRROR_KEY") is { Length: > 0 } key ? key.Trim() : null,
+            };
+            if (settings.Mirrors.Count == 0)
+                throw new CliException("No mirror to pull from: set SOV_MIRRORS=http://node-a:8080 (comma-separated for several) or pass --mirror URL.");
+            var name = FileModelPuller.ParseReference(parse.GetValue(reference));
+            var store = Store();
+            using var puller = new FileModelPuller(store, settings);
+            await AnsiConsole.Progress()
+                .AutoClear(false)
+                .HideCompleted(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+                .StartAsync(async progress =>
+                {
+                    var status = progress.AddTask("pulling manifest", maxValue: 1).IsIndeterminate();
+                    var blobs = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                    await foreach (var p in puller.PullAsync(name.ToString(), ct))
+                    {
+                        if (p.Digest is { } digest && p.Total is { } total)
+                        {
+                            if (!blobs.TryGetValue(digest, out var task))
+                                blobs[digest] = task = progress.AddTask(Markup.Escape(p.Status), maxValue: Math.Max(1, total));
+                            task.Value = p.Completed ?? 0;
+                            continue;
+                        }
+                        status.Description = Markup.Escape(p.Status);
+                        if (p.Status == "success") status.IsIndeterminate(false).Value = 1;
+                    }
+                });
+            var pulled = store.Get(name.ToString());
+            Console.WriteLine($"Pulled {pulled.Reference} ({pulled.Digest}, {Format.Bytes(pulled.Size)}) from {pulled.Source}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Export()
+    {
+        var models = new Argument<string[]>("models") { Description = "name[:tag] of each model to put in the bundle.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "The bundle to write (a .tar file).", Required = true };
+        var command = new Command("export", "Write models to a bundle (tar with a SHA256SUMS list) to carry to a machine without a network; `sov models import` reads it.")
+        {
+            models, output,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var target = parse.GetValue(output)!;
+            IReadOnlyList<ModelManifest> exported = [];
+            await AnsiConsole.Progress()
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask($"Writing {Markup.Escape(target.Name)}", maxValue: 1);
+                    exported = await ModelBundle.ExportAsync(Store(), parse.GetValue(models)!, target.FullName, new Progress<BundleProgress>(p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.Total);
+                        task.Value = p.Done;
+                    }), ct);
+                    task.Value = task.MaxValue;
+                });
+            Console.WriteLine($"Exported {string.Join(", ", exported.Select(m => m.Reference))} to {target.FullName} ({Format.Bytes(new FileInfo(target.FullName).Length)})");
             return 0;
         });
         return command;

@@ -39,7 +39,7 @@ internal static class KeysApi
         else if (name.Length > MaxNameLength) problems.Add("name", $"name must be at most {MaxNameLength} characters, got {name.Length}.", "invalid_value");
         var scope = body.Scope ?? ApiKeyScopes.Inference;
         if (!ApiKeyScopes.IsKnown(scope))
-            problems.Add("scope", $"Invalid value for 'scope': '{scope}'. Supported values are: '{ApiKeyScopes.Inference}' and '{ApiKeyScopes.Admin}'.", "invalid_value");
+            problems.Add("scope", $"Invalid value for 'scope': '{scope}'. Supported values are: '{ApiKeyScopes.Inference}', '{ApiKeyScopes.Mirror}' and '{ApiKeyScopes.Admin}'.", "invalid_value");
         if (body.ExpiresInDays is { } days && (days < 1 || days > MaxExpiresInDays))
             problems.Add("expires_in_days", $"expires_in_days must be between 1 and {MaxExpiresInDays}, got {days}.", "invalid_value");
         problems.ThrowIfAny();

@@ -6,17 +6,25 @@ using Sovereign.Core.Errors;
 namespace Sovereign.Server.Auth;
 
 /// <summary>
-/// Requires <c>Authorization: Bearer &lt;key&gt;</c> on <c>/v1/*</c> and <c>/admin/*</c>; everything else (e.g.
-/// <c>/health</c>) passes. Failures are thrown as <see cref="SovereignException"/> for the error middleware to
-/// write in OpenAI's shape: 401 <c>invalid_api_key</c> for a missing, unknown, revoked or expired key; 403 when
-/// an <c>/admin</c> call lacks the admin scope. On success the <see cref="ApiPrincipal"/> is on the HttpContext.
+/// Requires <c>Authorization: Bearer &lt;key&gt;</c> on <c>/v1/*</c>, <c>/v2/*</c> (the mirror) and <c>/admin/*</c>;
+/// everything else (e.g. <c>/health</c>) passes. Failures are thrown as <see cref="SovereignException"/> for the error
+/// middleware to write in OpenAI's shape: 401 <c>invalid_api_key</c> for a missing, unknown, revoked or expired key;
+/// 403 when the key lacks the area's scope (<see cref="RequiredScope"/>). On success the <see cref="ApiPrincipal"/> is
+/// on the HttpContext.
 /// </summary>
 internal sealed class ApiKeyAuthenticationMiddleware(RequestDelegate next, IApiKeyStore keys, TimeProvider time, ILogger<ApiKeyAuthenticationMiddleware> logger)
 {
     /// <summary>last_used_at is written at most this often per key, so a busy key does not write on every request.</summary>
     private static readonly TimeSpan UseRecordInterval = TimeSpan.FromMinutes(1);
 
-    public static bool IsProtected(PathString path) => path.StartsWithSegments("/v1") || path.StartsWithSegments("/admin");
+    public static bool IsProtected(PathString path) =>
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/admin") || path.StartsWithSegments("/v2");
+
+    /// <summary>The scope a protected path needs: admin for <c>/admin</c>, mirror for <c>/v2</c>, inference otherwise.</summary>
+    public static string RequiredScope(PathString path) =>
+        path.StartsWithSegments("/admin") ? ApiKeyScopes.Admin
+        : path.StartsWithSegments("/v2") ? ApiKeyScopes.Mirror
+        : ApiKeyScopes.Inference;
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -41,10 +49,11 @@ internal sealed class ApiKeyAuthenticationMiddleware(RequestDelegate next, IApiK
         if (key.RevokedAt is not null) throw Refuse(context, "revoked", $"The API key {key.Prefix}… has been revoked.");
         if (key.IsExpired(now)) throw Refuse(context, "expired", $"The API key {key.Prefix}… expired at {key.ExpiresAt:u}.");
 
-        if (path.StartsWithSegments("/admin") && !key.HasScope(ApiKeyScopes.Admin))
+        var scope = RequiredScope(path);
+        if (!key.HasScope(scope))
         {
             logger.AuthorizationFailed(key.Id, context.Request.Method, path);
-            throw new SovereignException(ErrorKind.Forbidden, "This endpoint needs an API key with the 'admin' scope.", code: "insufficient_scope");
+            throw new SovereignException(ErrorKind.Forbidden, $"This endpoint needs an API key with the '{scope}' scope.", code: "insufficient_scope");
         }
 
         context.SetApiPrincipal(ApiPrincipal.From(key));

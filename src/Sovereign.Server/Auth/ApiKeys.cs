@@ -3,16 +3,22 @@ using System.Text;
 
 namespace Sovereign.Server.Auth;
 
-/// <summary>The scopes a key can carry. <see cref="Admin"/> includes <see cref="Inference"/>.</summary>
+/// <summary>The scopes a key can carry. <see cref="Admin"/> includes every other scope.</summary>
 public static class ApiKeyScopes
 {
-    /// <summary>Manages keys and everything under <c>/admin</c>; may also call <c>/v1</c>.</summary>
+    /// <summary>Manages keys and everything under <c>/admin</c>; has every other scope too.</summary>
     public const string Admin = "admin";
 
     /// <summary>Calls the model APIs under <c>/v1</c>.</summary>
     public const string Inference = "inference";
 
-    public static bool IsKnown(string scope) => scope is Admin or Inference;
+    /// <summary>Reads this node's model store as a mirror (<c>/v2/…</c>, read-only), so other nodes can pull from it.</summary>
+    public const string Mirror = "mirror";
+
+    public static bool IsKnown(string scope) => scope is Admin or Inference or Mirror;
+
+    /// <summary>Whether a key with <paramref name="granted"/> may act with <paramref name="scope"/>: admin covers every scope.</summary>
+    public static bool Covers(IEnumerable<string> granted, string scope) => granted.Contains(scope) || granted.Contains(Admin);
 }
 
 /// <summary>Tenants. Only <see cref="Default"/> exists for now; every key and principal already names its tenant.</summary>
@@ -40,8 +46,7 @@ public sealed record ApiKeyInfo(
 
     public bool IsActive(DateTimeOffset now) => RevokedAt is null && !IsExpired(now);
 
-    public bool HasScope(string scope) =>
-        Scopes.Contains(scope) || (scope == ApiKeyScopes.Inference && Scopes.Contains(ApiKeyScopes.Admin));
+    public bool HasScope(string scope) => ApiKeyScopes.Covers(Scopes, scope);
 }
 
 /// <summary>What a new key should be.</summary>

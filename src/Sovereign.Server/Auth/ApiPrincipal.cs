@@ -3,13 +3,12 @@ using Microsoft.AspNetCore.Http;
 
 namespace Sovereign.Server.Auth;
 
-/// <summary>Who is calling: the authenticated key, its tenant and scopes. Set on every <c>/v1</c> and <c>/admin</c> request. Immutable.</summary>
+/// <summary>Who is calling: the authenticated key, its tenant and scopes. Set on every <c>/v1</c>, <c>/v2</c> and <c>/admin</c> request. Immutable.</summary>
 public sealed record ApiPrincipal(string KeyId, string TenantId, string KeyName, IReadOnlyList<string> Scopes)
 {
     public const string AuthenticationType = "ApiKey";
 
-    public bool HasScope(string scope) =>
-        Scopes.Contains(scope) || (scope == ApiKeyScopes.Inference && Scopes.Contains(ApiKeyScopes.Admin));
+    public bool HasScope(string scope) => ApiKeyScopes.Covers(Scopes, scope);
 
     internal static ApiPrincipal From(ApiKeyInfo key) => new(key.Id, key.TenantId, key.Name, key.Scopes);
 

@@ -13,6 +13,7 @@ using Sovereign.Server.Auth;
 using Sovereign.Server.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
+using Sovereign.Server.Mirror;
 using Sovereign.Server.OpenAi;
 
 namespace Sovereign.Server.Hosting;
@@ -37,6 +38,7 @@ internal static class ServerComposition
         services.TryAddSingleton<IModelStore>(sp => new FileModelStore(
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         services.AddSovereignInference();
+        services.AddSovereignMirror();
 
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
@@ -70,6 +72,7 @@ internal static class ServerComposition
         app.MapChatCompletionsApi();
         app.MapCompletionsApi();
         app.MapKeysApi();
+        app.MapMirrorApi();
         return app;
     }
 }

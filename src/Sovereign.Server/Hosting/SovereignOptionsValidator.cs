@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Options;
+using Sovereign.Models.Distribution;
 
 namespace Sovereign.Server.Hosting;
 
@@ -38,6 +39,15 @@ internal sealed class SovereignOptionsValidator : IValidateOptions<SovereignOpti
         {
             if (string.IsNullOrWhiteSpace(options.AllowedHosts[i]))
                 failures.Add($"Sovereign:AllowedHosts:{i} = '{options.AllowedHosts[i]}' is invalid: a host name is required.");
+        }
+
+        for (var i = 0; i < options.Mirrors.Count; i++)
+        {
+            foreach (var mirror in (options.Mirrors[i] ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!MirrorSettings.TryParse(mirror, out _, out var problem))
+                    failures.Add($"Sovereign:Mirrors = '{mirror}' is invalid: {problem}");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
