@@ -165,6 +165,25 @@ public sealed partial class FileModelStore : IModelStore
         return true;
     }
 
+    public ModelManifest Copy(string source, string destination)
+    {
+        var from = ModelName.Parse(source, "source");
+        var to = ModelName.Parse(destination, "destination");
+        using var storeLock = StoreLock.Acquire(Paths.Models);
+        var manifest = ReadManifest(from)
+            ?? throw SovereignException.NotFound($"Model '{from}' not found.", "source", "model_not_found");
+        if (from == to) return manifest;
+        if (!File.Exists(BlobPath(manifest.Digest))) throw Corrupt(manifest, "its blob is missing");
+
+        var copy = manifest with { Name = to.Name, Tag = to.Tag, CreatedAt = _time.GetUtcNow() };
+        var previous = ReadManifest(to);
+        WriteManifest(copy);
+        if (previous is not null && !string.Equals(previous.Digest, copy.Digest, StringComparison.OrdinalIgnoreCase))
+            DeleteBlobIfUnreferenced(previous.Digest);
+        LogCopied(_logger, from.ToString(), to.ToString());
+        return copy;
+    }
+
     public ModelManifest SetChatTemplate(string reference, string? template)
     {
         var normalized = string.IsNullOrWhiteSpace(template) ? null : ChatTemplates.Normalize(template);
@@ -523,6 +542,9 @@ public sealed partial class FileModelStore : IModelStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Imported model {Reference} as {Digest} ({Size} bytes)")]
     private static partial void LogImported(ILogger logger, string reference, string digest, long size);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Copied model {Source} to {Destination}")]
+    private static partial void LogCopied(ILogger logger, string source, string destination);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed model {Reference}")]
     private static partial void LogRemoved(ILogger logger, string reference);

@@ -21,6 +21,14 @@ public interface IModelStore
     /// <summary>By <c>name[:tag]</c>; null when absent or when the reference is not a valid name.</summary>
     ModelManifest? Find(string reference);
 
+    /// <summary>
+    /// Gives the model <paramref name="source"/> a second name, <paramref name="destination"/>: a new manifest pointing at
+    /// the same blob (no bytes copied), written atomically like every manifest; an existing destination is replaced
+    /// (its old blob removed when nothing else uses it). 404 when the source is absent, 400 for an invalid name, 409
+    /// when the destination's name would share a folder with another model's.
+    /// </summary>
+    ModelManifest Copy(string source, string destination);
+
     /// <summary>Removes the manifest and, when no other manifest uses it, the blob. False when absent.</summary>
     bool Remove(string reference);
 

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Sovereign.Core.Errors;
+using Sovereign.Server.Ollama;
 
 namespace Sovereign.Server.Auth;
 
@@ -12,13 +14,17 @@ namespace Sovereign.Server.Auth;
 /// 403 when the key lacks the area's scope (<see cref="RequiredScope"/>). On success the <see cref="ApiPrincipal"/> is
 /// on the HttpContext.
 /// </summary>
-internal sealed class ApiKeyAuthenticationMiddleware(RequestDelegate next, IApiKeyStore keys, TimeProvider time, ILogger<ApiKeyAuthenticationMiddleware> logger)
+/// <remarks>The Ollama API (<c>/api/*</c>) needs a key too, except from loopback when Sovereign:Ollama:AllowLoopbackWithoutKey is on (<see cref="OllamaAccess"/>).</remarks>
+internal sealed class ApiKeyAuthenticationMiddleware(
+    RequestDelegate next, IApiKeyStore keys, TimeProvider time, ILogger<ApiKeyAuthenticationMiddleware> logger, IConfiguration configuration)
 {
+    private readonly bool _ollamaLoopbackWithoutKey = OllamaAccess.AllowsLoopbackWithoutKey(configuration);
+
     /// <summary>last_used_at is written at most this often per key, so a busy key does not write on every request.</summary>
     private static readonly TimeSpan UseRecordInterval = TimeSpan.FromMinutes(1);
 
     public static bool IsProtected(PathString path) =>
-        path.StartsWithSegments("/v1") || path.StartsWithSegments("/admin") || path.StartsWithSegments("/v2");
+        path.StartsWithSegments("/v1") || path.StartsWithSegments("/admin") || path.StartsWithSegments("/v2") || OllamaErrors.IsOllamaPath(path);
 
     /// <summary>The scope a protected path needs: admin for <c>/admin</c>, mirror for <c>/v2</c>, inference otherwise.</summary>
     public static string RequiredScope(PathString path) =>
@@ -39,6 +45,11 @@ internal sealed class ApiKeyAuthenticationMiddleware(RequestDelegate next, IApiK
         var presented = ReadBearer(context.Request);
         if (presented is null)
         {
+            if (OllamaAccess.AdmitsWithoutKey(context, _ollamaLoopbackWithoutKey))
+            {
+                await next(context);
+                return;
+            }
             throw Refuse(context, "missing",
                 "You didn't provide an API key. Provide it in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
         }

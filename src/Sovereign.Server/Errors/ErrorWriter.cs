@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Sovereign.Core.Errors;
+using Sovereign.Server.Ollama;
 
 namespace Sovereign.Server.Errors;
 
@@ -25,6 +26,8 @@ internal static class ErrorWriter
 
     public static Task WriteAsync(HttpContext context, int status, OpenAiError error)
     {
+        // Ollama clients parse {"error": "…"}.
+        if (OllamaErrors.IsOllamaPath(context.Request.Path)) return OllamaErrors.WriteAsync(context, status, error.Message);
         var response = context.Response;
         response.StatusCode = status;
         response.Headers.CacheControl = "no-store";

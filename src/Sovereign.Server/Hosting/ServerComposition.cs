@@ -14,6 +14,7 @@ using Sovereign.Server.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
 using Sovereign.Server.Mirror;
+using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
 
 namespace Sovereign.Server.Hosting;
@@ -71,6 +72,7 @@ internal static class ServerComposition
         app.MapModelsApi();
         app.MapChatCompletionsApi();
         app.MapCompletionsApi();
+        app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
         return app;

@@ -1,0 +1,371 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
+using Sovereign.Core.Options;
+using Sovereign.Models.Store;
+using Sovereign.Server.OpenAi;
+
+namespace Sovereign.Server.Ollama;
+
+/// <summary>
+/// <c>POST /api/generate</c> and <c>POST /api/chat</c>: validates the whole request first (every problem in one 400),
+/// maps it onto the engine and answers as Ollama does: streamed by default (NDJSON, a line per piece of text, then a
+/// final object with done: true, done_reason, token counts and nanosecond timings), or one object with
+/// <c>stream: false</c>. An empty prompt (generate) or no messages (chat) loads the model, or unloads it with
+/// keep_alive 0, and answers done_reason "load" or "unload". Thread-safe.
+/// </summary>
+internal sealed partial class OllamaGenerationHandler(
+    IInferenceService inference, IModelStore store, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
+    ILogger<OllamaGenerationHandler> logger)
+{
+    private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
+
+    public async Task GenerateAsync(HttpContext context)
+    {
+        var received = time.GetTimestamp();
+        var body = await JsonBody.ReadAsync(context.Request, OllamaJson.Context.OllamaGenerateRequest);
+
+        // :: Step 1: check everything.
+        var limits = options.Value.Limits;
+        var problems = new RequestProblems();
+        if (string.IsNullOrWhiteSpace(body.Model)) throw OllamaErrors.ModelRequired();
+        var settings = OllamaRequestMapper.Options(body.Options, limits, problems);
+        var keepAlive = OllamaRequestMapper.KeepAlive(body.KeepAlive, problems);
+        OllamaRequestMapper.RefuseFormat(body.Format, problems);
+        OllamaRequestMapper.RefuseThink(body.Think, problems);
+        if (!string.IsNullOrEmpty(body.Template))
+            problems.Unsupported("template", "template is not supported: the model's chat template applies (change it with `sov models template`), or send raw: true with a prompt you formatted yourself.");
+        if (!string.IsNullOrEmpty(body.Suffix)) problems.Unsupported("suffix", "suffix (fill-in-the-middle) is not supported yet.");
+        if (OllamaRequestMapper.IsNonEmptyArray(body.Images)) problems.Unsupported("images", "images are not supported yet: no model on this server takes images.");
+        if (OllamaRequestMapper.IsNonEmptyArray(body.Context))
+            problems.Unsupported("context", "context (token ids of an earlier response) is not supported; send the whole conversation in the prompt, or use /api/chat.");
+        SamplingRequestMapper.CheckPromptLength((long)(body.Prompt?.Length ?? 0) + (body.System?.Length ?? 0), "prompt", limits, problems);
+        problems.ThrowIfAny();
+
+        // :: Step 2: the model (400 for a bad name, 404 when absent).
+        var manifest = Resolve(body.Model!);
+        var stream = body.Stream ?? true;
+        var model = body.Model!;
+
+        // :: Step 3: no prompt: load or unload.
+        if (string.IsNullOrEmpty(body.Prompt))
+        {
+            var reason = await LoadOrUnloadAsync(manifest, keepAlive, context.RequestAborted);
+            var writer = await NdjsonWriter.ForAsync(context, stream, context.RequestAborted);
+            await writer.WriteAsync(new OllamaGenerateChunk(model, catalog.Now(), "", true, reason), OllamaJson.Context.OllamaGenerateChunk, context.RequestAborted);
+            return;
+        }
+
+        // :: Step 4: the prompt, through the model's chat template unless raw or the model has none.
+        var raw = body.Raw == true;
+        var templated = !raw && (manifest.ChatTemplateOverride is not null || manifest.HasChatTemplate);
+        var request = new GenerationRequest
+        {
+            Id = NewId("gen"),
+            Model = manifest.Reference,
+            Prompt = templated ? null : raw || string.IsNullOrEmpty(body.System) ? body.Prompt : body.System + "\n\n" + body.Prompt,
+            Messages = templated
+                ? [.. string.IsNullOrEmpty(body.System) ? Array.Empty<ChatMessage>() : [new ChatMessage("system", body.System)], new ChatMessage("user", body.Prompt)]
+                : null,
+            Stop = settings.Stop,
+            Sampling = settings.Sampling,
+            KeepAlive = keepAlive,
+        };
+        if (logger.IsEnabled(LogLevel.Trace)) logger.CompletionPromptText(request.Id, body.Prompt);
+        await RespondAsync(context, request, new GenerateShape(model, raw, catalog), stream, settings, received);
+    }
+
+    public async Task ChatAsync(HttpContext context)
+    {
+        var received = time.GetTimestamp();
+        var body = await JsonBody.ReadAsync(context.Request, OllamaJson.Context.OllamaChatRequest);
+
+        // :: Step 1: check everything.
+        var limits = options.Value.Limits;
+        var problems = new RequestProblems();
+        if (string.IsNullOrWhiteSpace(body.Model)) throw OllamaErrors.ModelRequired();
+        var settings = OllamaRequestMapper.Options(body.Options, limits, problems);
+        var keepAlive = OllamaRequestMapper.KeepAlive(body.KeepAlive, problems);
+        OllamaRequestMapper.RefuseFormat(body.Format, problems);
+        OllamaRequestMapper.RefuseThink(body.Think, problems);
+        if (OllamaRequestMapper.IsNonEmptyArray(body.Tools)) problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
+        var messages = MapMessages(body.Messages, problems, out var chars);
+        SamplingRequestMapper.CheckPromptLength(chars, "messages", limits, problems);
+        problems.ThrowIfAny();
+
+        // :: Step 2: the model.
+        var manifest = Resolve(body.Model!);
+        var stream = body.Stream ?? true;
+        var model = body.Model!;
+
+        // :: Step 3: no messages: load or unload.
+        if (messages.Count == 0)
+        {
+            var reason = await LoadOrUnloadAsync(manifest, keepAlive, context.RequestAborted);
+            var writer = await NdjsonWriter.ForAsync(context, stream, context.RequestAborted);
+            await writer.WriteAsync(new OllamaChatChunk(model, catalog.Now(), new OllamaMessage("assistant", ""), true, reason),
+                OllamaJson.Context.OllamaChatChunk, context.RequestAborted);
+            return;
+        }
+
+        // :: Step 4: generate.
+        var request = new GenerationRequest
+        {
+            Id = NewId("chat"),
+            Model = manifest.Reference,
+            Messages = messages,
+            Stop = settings.Stop,
+            Sampling = settings.Sampling,
+            KeepAlive = keepAlive,
+        };
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));
+        await RespondAsync(context, request, new ChatShape(model, catalog), stream, settings, received);
+    }
+
+    /// <summary>Roles system, user, assistant and tool; content a string (null is empty). Images and tool calls are refused for now.</summary>
+    internal static List<ChatMessage> MapMessages(List<OllamaMessageInput?>? input, RequestProblems problems, out long chars)
+    {
+        chars = 0;
+        var messages = new List<ChatMessage>();
+        if (input is null) return messages;
+        for (var i = 0; i < input.Count; i++)
+        {
+            var param = $"messages[{i}]";
+            if (input[i] is not { } message)
+            {
+                problems.Add(param, $"{param} must be a message object, got null.", "invalid_type");
+                continue;
+            }
+            if (string.IsNullOrEmpty(message.Role))
+            {
+                problems.Missing($"{param}.role");
+                continue;
+            }
+            if (!Roles.Contains(message.Role))
+            {
+                problems.Add($"{param}.role", $"{param}.role must be one of 'system', 'user', 'assistant' or 'tool', got '{message.Role}'.", "invalid_value");
+                continue;
+            }
+            if (OllamaRequestMapper.IsNonEmptyArray(message.Images))
+                problems.Unsupported($"{param}.images", $"{param}.images: images are not supported yet, no model on this server takes images.");
+            if (OllamaRequestMapper.IsNonEmptyArray(message.ToolCalls))
+                problems.Unsupported($"{param}.tool_calls", $"{param}.tool_calls: tool calling is not supported by this server yet.");
+            string content;
+            switch (message.Content)
+            {
+                case null or { ValueKind: JsonValueKind.Null }:
+                    content = "";
+                    break;
+                case { ValueKind: JsonValueKind.String } text:
+                    content = text.GetString()!;
+                    break;
+                default:
+                    problems.Add($"{param}.content", $"{param}.content must be a string, got {OllamaRequestMapper.Describe(message.Content.Value)}.", "invalid_type");
+                    continue;
+            }
+            chars += content.Length;
+            messages.Add(new ChatMessage(message.Role, content));
+        }
+        return messages;
+    }
+
+    private ModelManifest Resolve(string model)
+    {
+        if (!ModelName.TryParse(model, out _))
+            throw SovereignException.Invalid($"invalid model name '{model}': use name[:tag] with letters, digits, '.', '-', '_' and '/'.", "model", "invalid_model_name");
+        return store.Find(model) ?? throw OllamaErrors.ModelNotFound(model);
+    }
+
+    private async Task<string> LoadOrUnloadAsync(ModelManifest manifest, TimeSpan? keepAlive, CancellationToken cancellationToken)
+    {
+        if (keepAlive == TimeSpan.Zero)
+        {
+            var unloaded = await inference.UnloadAsync(manifest.Reference, cancellationToken);
+            LogUnloadRequested(logger, manifest.Reference, unloaded);
+            return "unload";
+        }
+        await inference.LoadAsync(manifest.Reference, keepAlive, cancellationToken);
+        LogLoadRequested(logger, manifest.Reference);
+        return "load";
+    }
+
+    private static string NewId(string kind) => $"ollama-{kind}-{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Runs one validated request and answers it.
+    /// <list type="number">
+    /// <item>Start the generation and wait for its first event (Started, once the model is loaded and a slot is free):
+    /// failures up to here, and a prompt that alone fills num_ctx, are ordinary HTTP errors.</item>
+    /// <item>Streamed: a line per text delta, flushed at once; a failure after that is an in-band <c>{"error"}</c> line.
+    /// Whole: the text is collected and a failure is still an HTTP error.</item>
+    /// <item>num_predict and num_ctx end the completion here (done_reason "length") once reached: the engine is asked for
+    /// no token limit, because one that does not fit its context beside the prompt would be refused, and the prompt's
+    /// length is known only once it is tokenised. Ending early cancels the engine's sequence.</item>
+    /// <item>The final object: load_duration is the time until the engine took the request (starting the runner when
+    /// the model was not loaded, and waiting for a slot); the prompt and eval timings are the engine's.</item>
+    /// </list>
+    /// The client's disconnect cancels the generation.
+    /// </summary>
+    private async Task RespondAsync(HttpContext context, GenerationRequest request, IOllamaShape shape, bool stream, OllamaGenerationOptions settings, long received)
+    {
+        var ct = context.RequestAborted;
+        logger.GenerationRequested(request.Id, request.Model, stream, settings.NumPredict);
+
+        // :: Step 1
+        await using var generation = await StartedGeneration.StartAsync(inference, request, ct);
+        var loadDuration = time.GetElapsedTime(received);
+        var slotTaken = time.GetTimestamp();
+        await using var events = generation.EventsAsync(ct).GetAsyncEnumerator(ct);
+        var promptTokens = 0;
+        GenerationEvent? pending = null;
+        if (await events.MoveNextAsync())
+        {
+            if (events.Current is GenerationEvent.Started started) promptTokens = started.PromptTokens;
+            else pending = events.Current;
+        }
+        if (settings.NumCtx is { } numCtx && promptTokens >= numCtx)
+        {
+            throw SovereignException.Invalid(
+                $"The prompt is {promptTokens} tokens, which leaves no room for a completion within options.num_ctx ({numCtx}). Raise num_ctx or shorten the prompt.",
+                "options.num_ctx", "context_length_exceeded");
+        }
+        var completionCap = Math.Min(settings.NumPredict ?? int.MaxValue, settings.NumCtx is { } cap ? cap - promptTokens : int.MaxValue);
+
+        // :: Step 2
+        var writer = stream ? await NdjsonWriter.StartStreamAsync(context, ct) : null;
+        var text = stream ? null : new StringBuilder();
+        var completionTokens = 0;
+        long? firstText = null;
+        GenerationEvent.Finished? finished = null;
+        string? error = null;
+        while (finished is null && error is null)
+        {
+            GenerationEvent current;
+            if (pending is not null)
+            {
+                current = pending;
+                pending = null;
+            }
+            else
+            {
+                try
+                {
+                    if (!await events.MoveNextAsync())
+                    {
+                        logger.GenerationEndedEarly(request.Id);
+                        error = "The engine ended the generation without a result.";
+                        break;
+                    }
+                    current = events.Current;
+                }
+                catch (SovereignException e) when (stream && !ct.IsCancellationRequested)
+                {
+                    logger.GenerationFailed(request.Id, e.Kind, e.Code, e.Message);
+                    error = e.Message;
+                    break;
+                }
+                catch (Exception e) when (stream && !ct.IsCancellationRequested && e is not OperationCanceledException)
+                {
+                    logger.GenerationCrashed(e, request.Id);
+                    error = $"The server had an error while generating (request id {request.Id}); its log has the details.";
+                    break;
+                }
+            }
+
+            switch (current)
+            {
+                case GenerationEvent.TextDelta delta:
+                    firstText ??= time.GetTimestamp();
+                    completionTokens += delta.Tokens;
+                    if (delta.Text.Length > 0)
+                    {
+                        if (writer is not null) await shape.WriteChunkAsync(writer, delta.Text, ct);
+                        else text!.Append(delta.Text);
+                    }
+                    // :: Step 3
+                    if (completionTokens >= completionCap)
+                    {
+                        var decodeFrom = firstText.Value;
+                        finished = new GenerationEvent.Finished(FinishReason.Length,
+                            new GenerationUsage(promptTokens, completionTokens, time.GetElapsedTime(slotTaken, decodeFrom), time.GetElapsedTime(decodeFrom)));
+                    }
+                    break;
+                case GenerationEvent.Finished done:
+                    finished = done;
+                    break;
+                case GenerationEvent.Failed failed:
+                    if (!stream) throw StartedGeneration.ToException(failed);
+                    logger.GenerationFailed(request.Id, failed.Kind, failed.Code, failed.Message);
+                    error = failed.Message;
+                    break;
+            }
+        }
+
+        if (finished is null)
+        {
+            if (writer is null) throw new SovereignException(ErrorKind.Internal, error ?? "The engine ended the generation without a result.", code: "engine_error");
+            await writer.WriteErrorAsync(error ?? "The engine ended the generation without a result.", ct);
+            return;
+        }
+
+        // :: Step 4
+        logger.GenerationCompleted(request.Id, finished.Reason, finished.Usage.PromptTokens, finished.Usage.CompletionTokens);
+        var stats = new OllamaStats(
+            finished.Reason == FinishReason.Length ? "length" : "stop",
+            OllamaFormat.Nanoseconds(time.GetElapsedTime(received)),
+            OllamaFormat.Nanoseconds(loadDuration),
+            finished.Usage.PromptTokens,
+            OllamaFormat.Nanoseconds(finished.Usage.PromptTime),
+            finished.Usage.CompletionTokens,
+            OllamaFormat.Nanoseconds(finished.Usage.DecodeTime));
+        await shape.WriteDoneAsync(writer ?? NdjsonWriter.Whole(context), text?.ToString() ?? "", stats, ct);
+    }
+
+    [LoggerMessage(EventId = 6010, Level = LogLevel.Information, Message = "Ollama API: load of {Model} requested")]
+    private static partial void LogLoadRequested(ILogger logger, string model);
+
+    [LoggerMessage(EventId = 6011, Level = LogLevel.Information, Message = "Ollama API: unload of {Model} requested (was loaded: {WasLoaded})")]
+    private static partial void LogUnloadRequested(ILogger logger, string model, bool wasLoaded);
+}
+
+/// <summary>The final object's counts and timings (nanoseconds).</summary>
+internal sealed record OllamaStats(string DoneReason, long TotalDuration, long LoadDuration, int PromptEvalCount, long PromptEvalDuration, int EvalCount, long EvalDuration);
+
+/// <summary>How generate and chat differ on the wire: "response" text vs an assistant "message". Immutable.</summary>
+internal interface IOllamaShape
+{
+    ValueTask WriteChunkAsync(NdjsonWriter writer, string text, CancellationToken cancellationToken);
+
+    /// <summary>The final object; <paramref name="text"/> is the whole text when not streamed, else empty.</summary>
+    ValueTask WriteDoneAsync(NdjsonWriter writer, string text, OllamaStats stats, CancellationToken cancellationToken);
+}
+
+/// <param name="Model">The model as the client named it (Ollama echoes it).</param>
+/// <param name="Raw">Raw prompts get no context in the final object, as in Ollama.</param>
+internal sealed record GenerateShape(string Model, bool Raw, OllamaModelCatalog Catalog) : IOllamaShape
+{
+    public ValueTask WriteChunkAsync(NdjsonWriter writer, string text, CancellationToken cancellationToken) =>
+        writer.WriteAsync(new OllamaGenerateChunk(Model, Catalog.Now(), text, false), OllamaJson.Context.OllamaGenerateChunk, cancellationToken);
+
+    public ValueTask WriteDoneAsync(NdjsonWriter writer, string text, OllamaStats stats, CancellationToken cancellationToken) =>
+        writer.WriteAsync(new OllamaGenerateDone(Model, Catalog.Now(), text, true, stats.DoneReason, Raw ? null : [],
+            stats.TotalDuration, stats.LoadDuration, stats.PromptEvalCount, stats.PromptEvalDuration, stats.EvalCount, stats.EvalDuration),
+            OllamaJson.Context.OllamaGenerateDone, cancellationToken);
+}
+
+internal sealed record ChatShape(string Model, OllamaModelCatalog Catalog) : IOllamaShape
+{
+    public ValueTask WriteChunkAsync(NdjsonWriter writer, string text, CancellationToken cancellationToken) =>
+        writer.WriteAsync(new OllamaChatChunk(Model, Catalog.Now(), new OllamaMessage("assistant", text), false),
+            OllamaJson.Context.OllamaChatChunk, cancellationToken);
+
+    public ValueTask WriteDoneAsync(NdjsonWriter writer, string text, OllamaStats stats, CancellationToken cancellationToken) =>
+        writer.WriteAsync(new OllamaChatDone(Model, Catalog.Now(), new OllamaMessage("assistant", text), true, stats.DoneReason,
+            stats.TotalDuration, stats.LoadDuration, stats.PromptEvalCount, stats.PromptEvalDuration, stats.EvalCount, stats.EvalDuration),
+            OllamaJson.Context.OllamaChatDone, cancellationToken);
+}
