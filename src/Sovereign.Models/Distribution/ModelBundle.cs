@@ -133,6 +133,7 @@ public static partial class ModelBundle
         if (!File.Exists(source)) throw SovereignException.Invalid($"Bundle '{bundlePath}' does not exist or is not a file.", "path", "file_not_found");
 
         var staging = Path.Combine(store.Paths.Models, StagingFolder, Guid.NewGuid().ToString("N"));
+        CleanAbandonedStaging(Path.GetDirectoryName(staging)!);
         Directory.CreateDirectory(staging);
         try
         {
@@ -179,6 +180,23 @@ public static partial class ModelBundle
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // The staging parent is shared by concurrent imports; it stays while another one uses it.
+            }
+        }
+    }
+
+    /// <summary>Staging folders of imports that died (a crash, a kill) are removed once they are a day old.</summary>
+    private static void CleanAbandonedStaging(string parent)
+    {
+        if (!Directory.Exists(parent)) return;
+        foreach (var folder in Directory.EnumerateDirectories(parent))
+        {
+            try
+            {
+                if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) > TimeSpan.FromDays(1)) Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use, or already gone.
             }
         }
     }
