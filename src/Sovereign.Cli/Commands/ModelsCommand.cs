@@ -109,7 +109,8 @@ internal static class ModelsCommand
             await AnsiConsole.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new BlobColumn(new DownloadedColumn()),
+                    new BlobColumn(new TransferSpeedColumn()))
                 .StartAsync(async progress =>
                 {
                     var status = progress.AddTask("pulling manifest", maxValue: 1).IsIndeterminate();
@@ -119,7 +120,10 @@ internal static class ModelsCommand
                         if (p.Digest is { } digest && p.Total is { } total)
                         {
                             if (!blobs.TryGetValue(digest, out var task))
+                            {
                                 blobs[digest] = task = progress.AddTask(Markup.Escape(p.Status), maxValue: Math.Max(1, total));
+                                task.State.Update<bool>(BlobColumn.Key, _ => true);
+                            }
                             task.Value = p.Completed ?? 0;
                             continue;
                         }
@@ -132,6 +136,15 @@ internal static class ModelsCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Shows a byte column only on the rows of blobs, not on the pull's status row.</summary>
+    private sealed class BlobColumn(ProgressColumn inner) : ProgressColumn
+    {
+        public const string Key = "blob";
+
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            task.State.Get<bool>(Key) ? inner.Render(options, task, deltaTime) : Text.Empty;
     }
 
     private static Command Export()
