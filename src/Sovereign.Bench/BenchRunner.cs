@@ -254,7 +254,7 @@ public static class BenchRunner
             var prompt = prompts.Single;
             List<SingleStreamRunner> runners =
             [
-                new("raw", ct => Task.Factory.StartNew(() => raw.Generate(prompt, tokens, clock, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)),
+                new("raw", ct => raw.GenerateAsync(prompt, tokens, clock, ct)),
             ];
             if (engine is not null) runners.Add(new("engine", ct => engine.GenerateAsync(prompt, tokens, clock, ct)));
             runners.Add(new("served", ct => client.CompleteAsync(new CompletionCall(model.Name, prompt, tokens), ct)));

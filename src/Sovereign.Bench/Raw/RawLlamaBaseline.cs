@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using LLama.Native;
 using Sovereign.Bench.Driver;
@@ -7,10 +8,16 @@ namespace Sovereign.Bench.Raw;
 
 /// <summary>
 /// The yardstick: one model driven by LLamaSharp in this process, the plainest way there is: one context, one
-/// sequence, the prompt decoded, then one token per llama_decode on one thread with llama.cpp's greedy sampler and
-/// the token turned into bytes, and nothing else: no queue, no scheduler, no process boundary, no HTTP. The context
-/// matches what a Sovereign runner gives one sequence (same threads, context length and flash-attention setting).
-/// Owns the native model and context; not thread-safe (one run at a time); dispose to free them.
+/// sequence, the prompt decoded, then one token per llama_decode with llama.cpp's greedy sampler and the token turned
+/// into bytes, and nothing else: no queue, no scheduler, no process boundary, no HTTP. The context matches what a
+/// Sovereign runner gives one sequence (same threads, context length and flash-attention setting).
+/// <para>
+/// Every decode runs on one thread of its own, for the baseline's whole life, as the engine's loop does. llama.cpp's
+/// OpenMP build keeps a team of worker threads per calling thread; decoding from a new thread each run leaves the old
+/// teams behind, and they take the CPUs from whatever runs next (measured: the in-process engine then ran 10–50 times
+/// slower on 2 cores).
+/// </para>
+/// Owns the native model, the context and the thread; runs are queued one at a time; dispose to free them.
 /// </summary>
 public sealed class RawLlamaBaseline : IDisposable
 {
@@ -20,6 +27,8 @@ public sealed class RawLlamaBaseline : IDisposable
     private readonly SafeLLamaContextHandle _context;
     private readonly LLamaBatch _batch = new();
     private readonly byte[] _piece = new byte[256];
+    private readonly BlockingCollection<Action> _work = new();
+    private readonly Thread _thread;
 
     private RawLlamaBaseline(SafeLlamaModelHandle model, SafeLLamaContextHandle context, int threads, int contextSize)
     {
@@ -27,6 +36,12 @@ public sealed class RawLlamaBaseline : IDisposable
         _context = context;
         Threads = threads;
         ContextSize = contextSize;
+        _thread = new Thread(() =>
+        {
+            foreach (var run in _work.GetConsumingEnumerable()) run();
+        })
+        { IsBackground = true, Name = "sovereign-bench-raw" };
+        _thread.Start();
     }
 
     public int Threads { get; }
@@ -82,14 +97,30 @@ public sealed class RawLlamaBaseline : IDisposable
 
     /// <summary>
     /// Generates exactly <paramref name="maxTokens"/> tokens greedily after <paramref name="prompt"/> (end-of-sequence
-    /// ignored) and returns the times at which each token was ready, on <paramref name="clock"/>. Runs synchronously
-    /// on the calling thread; start it on a thread of its own.
+    /// ignored) on the baseline's thread and returns the times at which each token was ready, on <paramref name="clock"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The prompt and tokens do not fit, or llama_decode failed.</exception>
-    public StreamTrace Generate(string prompt, int maxTokens, BenchClock clock, CancellationToken cancellationToken = default)
+    public Task<StreamTrace> GenerateAsync(string prompt, int maxTokens, BenchClock clock, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
+        var done = new TaskCompletionSource<StreamTrace>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(() =>
+        {
+            try
+            {
+                done.SetResult(Generate(prompt, maxTokens, clock, cancellationToken));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }, cancellationToken);
+        return done.Task;
+    }
+
+    private StreamTrace Generate(string prompt, int maxTokens, BenchClock clock, CancellationToken cancellationToken)
+    {
         var sentAt = clock.Now;
         // :: Step 1: a clean sequence and a fresh greedy sampler, as the engine gives each request.
         _context.MemoryClear(true);
@@ -149,6 +180,9 @@ public sealed class RawLlamaBaseline : IDisposable
 
     public void Dispose()
     {
+        _work.CompleteAdding();
+        _thread.Join();
+        _work.Dispose();
         _batch.Clear();
         _context.Dispose();
         _model.Dispose();

@@ -82,25 +82,32 @@ internal static class PlotWriter
     private static string Latency(ModelReport model, string directory)
     {
         var plot = new Plot();
-        var limit = 0.0;
         foreach (var level in model.Concurrency.Where(c => c.ItlSamplesMs.Count > 0))
         {
-            // Empirical distribution: x = latency, y = share of gaps at most that long.
+            // Empirical distribution on a log axis (gaps run from microseconds, for tokens that arrive together, to
+            // seconds): x = latency, y = share of gaps at most that long.
             var sorted = level.ItlSamplesMs.Order().ToArray();
             var ys = sorted.Select((_, i) => 100.0 * (i + 1) / sorted.Length).ToArray();
-            var line = plot.Add.Scatter(sorted, ys);
+            var line = plot.Add.Scatter(sorted.Select(LogMs).ToArray(), ys);
             line.LegendText = level.Streams == 1 ? "1 stream" : $"{level.Streams} streams";
             line.MarkerSize = 0;
-            limit = Math.Max(limit, Stats.Statistics.PercentileOfSorted(sorted, 99));
         }
-        plot.Axes.SetLimitsX(0, limit * 1.2);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+            LabelFormatter = x => Math.Pow(10, x).ToString("0.###", CultureInfo.InvariantCulture),
+        };
         plot.Axes.SetLimitsY(0, 101);
         plot.Title($"{model.Name}: inter-token latency distribution");
-        plot.XLabel("inter-token latency (ms); axis cut at 1.2 × the largest p99");
+        plot.XLabel("inter-token latency (ms, log scale)");
         plot.YLabel("% of gaps at most this long");
         plot.ShowLegend(Edge.Right);
         return Save(plot, directory, $"latency-{model.Name}.png");
     }
+
+    /// <summary>log₁₀ of a latency in ms, floored at 1 µs (pieces read in one go are microseconds apart).</summary>
+    private static double LogMs(double ms) => Math.Log10(Math.Max(ms, 0.001));
 
     private static string Interference(ModelReport model, InterferenceResult result, string directory)
     {

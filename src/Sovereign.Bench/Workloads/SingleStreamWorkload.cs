@@ -15,6 +15,12 @@ internal sealed record SingleStreamRunner(string Name, Func<CancellationToken, T
 /// </summary>
 internal static class SingleStreamWorkload
 {
+    /// <summary>
+    /// Pause between runs, so that the previous runner's idle llama.cpp worker threads (which spin for a few
+    /// milliseconds after each decode before they sleep) have stopped when the next one starts.
+    /// </summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
+
     public static async Task<Dictionary<string, SingleStreamResult>> RunAsync(IReadOnlyList<SingleStreamRunner> runners, int repetitions,
         List<string> errors, CancellationToken cancellationToken)
     {
@@ -40,6 +46,7 @@ internal static class SingleStreamWorkload
 
     private static async Task<StreamTrace?> TryRunAsync(SingleStreamRunner runner, List<string> errors, CancellationToken cancellationToken)
     {
+        await Task.Delay(Settle, cancellationToken).ConfigureAwait(false);
         try
         {
             var trace = await runner.Run(cancellationToken).ConfigureAwait(false);
