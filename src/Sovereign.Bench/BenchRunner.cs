@@ -201,7 +201,7 @@ public static class BenchRunner
             }
             if (!prompts.IsCalibrated)
             {
-                prompts.Calibrate(text => EstimateTokens(text, 1.4), context, tokens);
+                prompts.Calibrate(text => EstimateTokens(text, 1.4, 1), context, tokens);
                 model.Errors.Add("prompt lengths are estimates: the raw baseline could not tokenize them");
             }
             run.IgnoreEosAccepted &= client.IgnoreEosAccepted;
@@ -280,19 +280,28 @@ public static class BenchRunner
         using var client = new OpenAiStreamClient(options.Target!, options.ApiKey, clock);
         var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
 
-        // :: Step 3a (target): what the endpoint says about itself, and its tokens per word, from one short request.
+        // :: Step 3a (target): what the endpoint says about itself, and its tokenizer as a line (tokens = a + b · words),
+        //    from two short requests of 200 and 400 words: the prompts are sized in the endpoint's own tokens.
         progress.Step(name, "probing the endpoint");
         ReadHealth(run, await client.TryGetJsonAsync("health", cancellationToken).ConfigureAwait(false));
-        var probeText = WorkloadGenerator.Text(WorkloadGenerator.SeedFor("probe", 0), 200);
-        var probe = await client.CompleteAsync(new CompletionCall(name, probeText, 2), cancellationToken).ConfigureAwait(false);
-        if (!probe.Succeeded)
+        var probes = new List<StreamTrace>();
+        foreach (var words in new[] { 200, 400 })
         {
-            model.Errors.Add($"probe: {probe.Error ?? "no text came back"}");
-            return model;
+            var probe = await client.CompleteAsync(new CompletionCall(name, WorkloadGenerator.Text(WorkloadGenerator.SeedFor("probe", words), words), 2), cancellationToken)
+                .ConfigureAwait(false);
+            if (!probe.Succeeded)
+            {
+                model.Errors.Add($"probe: {probe.Error ?? "no text came back"}");
+                return model;
+            }
+            probes.Add(probe);
         }
-        var perWord = probe.PromptTokens is { } pt ? pt / 200.0 : 1.4;
-        if (probe.PromptTokens is null) model.Errors.Add("the endpoint reports no usage; prompt and completion lengths are estimates");
-        prompts.Calibrate(text => EstimateTokens(text, perWord), options.ContextSize, tokens);
+        var (perWord, fixedTokens) = (1.4, 1.0);
+        if (probes[0].PromptTokens is { } p200 && probes[1].PromptTokens is { } p400 && p400 > p200)
+            (perWord, fixedTokens) = ((p400 - p200) / 200.0, p200 - 200 * ((p400 - p200) / 200.0));
+        else
+            model.Errors.Add("the endpoint reports no usage; prompt and completion lengths are estimates");
+        prompts.Calibrate(text => EstimateTokens(text, perWord, fixedTokens), options.ContextSize, tokens);
 
         // :: Step 3b (target): served single stream only; the raw baseline needs the model file, which the endpoint keeps to itself.
         progress.Step(name, $"single stream × {options.EffectiveRepetitions}");
@@ -354,9 +363,9 @@ public static class BenchRunner
         if (health["version"] is JsonValue version && version.TryGetValue<string>(out var v)) run.ServerVersion = v;
     }
 
-    /// <summary>Tokens of a text estimated from its words, where no tokenizer is at hand.</summary>
-    internal static int EstimateTokens(string text, double tokensPerWord) =>
-        1 + (int)Math.Ceiling(text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * tokensPerWord);
+    /// <summary>Tokens of a text estimated from its words (<paramref name="fixedTokens"/> + words × <paramref name="tokensPerWord"/>), where no tokenizer is at hand.</summary>
+    internal static int EstimateTokens(string text, double tokensPerWord, double fixedTokens) =>
+        (int)Math.Round(fixedTokens + text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length * tokensPerWord);
 
     /// <summary>The issue's targets that apply to this model (by its class), with this run's figures.</summary>
     internal static void AddTargets(ModelReport model, BenchModelSpec? spec)
