@@ -385,6 +385,7 @@ public sealed partial class FileModelPuller : IModelPuller, IDisposable
 
             if (have < size)
             {
+                CheckFreeSpace(Path.GetDirectoryName(blobPath)!, size - have, digest);
                 using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 idle.CancelAfter(_settings.Timeout);
                 using var response = await GetBlobAsync(found, digest, have, idle.Token).ConfigureAwait(false);
@@ -535,6 +536,25 @@ public sealed partial class FileModelPuller : IModelPuller, IDisposable
         new(ErrorKind.Unavailable,
             $"Mirror {mirror.Display} {what} after {have} of {size} bytes of blob {digest}. Run the pull again to resume from there.",
             "model", "pull_interrupted", inner) { RetryAfter = TimeSpan.FromSeconds(5) };
+
+    /// <summary>A blob that cannot fit is refused before its first byte rather than when the disk is full.</summary>
+    private static void CheckFreeSpace(string folder, long needed, string digest)
+    {
+        long available;
+        try
+        {
+            available = new DriveInfo(folder).AvailableFreeSpace;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return; // Unknown: the write itself will say.
+        }
+        if (available < needed)
+        {
+            throw new SovereignException(ErrorKind.Unavailable,
+                $"Not enough disk space for blob {digest}: {needed} more bytes are needed in {folder}, {available} are free.", "model", "disk_full");
+        }
+    }
 
     private static string? Bounded(string? text) => text is null ? null : text.Length <= 65_536 ? text : text[..65_536];
 

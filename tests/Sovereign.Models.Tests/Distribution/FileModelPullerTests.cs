@@ -302,6 +302,22 @@ public sealed class FileModelPullerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_blob_larger_than_the_free_disk_space_is_refused_before_its_first_byte()
+    {
+        _mirror.AddBlob(Stories);
+        _mirror.AddManifest("huge", "latest", $$"""
+            {"schemaVersion":2,"layers":[{"mediaType":"{{OciMediaTypes.Model}}","digest":"{{StoriesDigest}}","size":{{1L << 60}}}]}
+            """);
+        using var puller = Puller();
+
+        var refused = await PullFailsAsync(puller, "huge");
+
+        Assert.Equal("disk_full", refused.Code);
+        Assert.Empty(_mirror.BlobRequests);
+        Assert.Empty(StoreFiles());
+    }
+
+    [Fact]
     public async Task A_manifest_without_exactly_one_model_layer_is_refused()
     {
         _mirror.AddBlob(Stories);
