@@ -76,29 +76,10 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         var manifest = _store.Find(request.Model)
             ?? throw SovereignException.NotFound($"The model '{request.Model}' does not exist. Import it with `sov models import FILE.gguf`.", "model", "model_not_found");
 
-        // :: Step 2: find its runner or start one (a dead runner is replaced here) and hold it, so it is not
-        //    unloaded while this request uses it.
-        var runner = await AcquireRunnerAsync(manifest, cancellationToken);
-
-        // :: Step 3: open the stream. Refusals before the first event (400, 429) come back as the call's status.
+        // :: Steps 2 and 3: hold a runner (so it is not unloaded under us) and open the stream on it.
+        var (runner, call) = await OpenStreamAsync(manifest, request, cancellationToken);
         try
         {
-            AsyncServerStreamingCall<Protocol.GenerateEvent> call;
-            try
-            {
-                call = runner.Process.Client.Generate(RunnerService.ToProto(request), cancellationToken: cancellationToken);
-                // Wait for the response headers, so a refusal surfaces as an exception rather than a half-started stream.
-                await call.ResponseHeadersAsync;
-            }
-            catch (RpcException e) when (RunnerErrors.FromRpc(e) is { } engineError)
-            {
-                throw engineError;
-            }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
-            {
-                throw RunnerLost(runner, e);
-            }
-
             // :: Step 4: relay events; a runner that dies mid-stream becomes an in-band error event.
             using (call)
             {
@@ -118,6 +99,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                     catch (RpcException e)
                     {
                         refused = RunnerErrors.FromRpc(e);
+                        if (refused is null) Abandon(runner);
                         next = refused is null
                             ? new GenerationEvent.Failed(ErrorKind.Internal, RunnerLost(runner, e).Message, "runner_failed")
                             : null;
@@ -133,6 +115,57 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         {
             Release(runner, request.KeepAlive);
         }
+    }
+
+    /// <summary>
+    /// Step 2: find the model's runner or start one (a dead runner is replaced here) and hold it.
+    /// Step 3: open the stream; refusals before the first event (400, 429) come back as exceptions.
+    /// A runner that fails before the request reached its engine (it died a moment ago, before the OS told
+    /// us) is dropped and the request tried once more on a fresh runner: the client cannot tell.
+    /// </summary>
+    private async Task<(LoadedRunner Runner, AsyncServerStreamingCall<Protocol.GenerateEvent> Call)> OpenStreamAsync(
+        ModelManifest manifest, GenerationRequest request, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var runner = await AcquireRunnerAsync(manifest, cancellationToken);
+            AsyncServerStreamingCall<Protocol.GenerateEvent>? call = null;
+            try
+            {
+                call = runner.Process.Client.Generate(RunnerService.ToProto(request), cancellationToken: cancellationToken);
+                // Wait for the response headers, so a refusal surfaces here rather than as a half-started stream.
+                await call.ResponseHeadersAsync;
+                return (runner, call);
+            }
+            catch (RpcException e) when (RunnerErrors.FromRpc(e) is { } engineError)
+            {
+                call?.Dispose();
+                Release(runner, request.KeepAlive);
+                throw engineError;
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            {
+                call?.Dispose();
+                Abandon(runner);
+                Release(runner, request.KeepAlive);
+                if (attempt < 2) continue;
+                throw RunnerLost(runner, e);
+            }
+            catch
+            {
+                call?.Dispose();
+                Release(runner, request.KeepAlive);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A runner whose transport failed is never used again, even before the OS reports its exit.</summary>
+    private void Abandon(LoadedRunner runner)
+    {
+        if (!runner.Abandon()) return;
+        Forget(runner);
+        _ = runner.Process.DisposeAsync().AsTask();
     }
 
     public async Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default)
@@ -468,6 +501,17 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         public void SetKeepAlive(TimeSpan keepAlive)
         {
             lock (_gate) _keepAlive = keepAlive;
+        }
+
+        /// <summary>Retires it even while in use (its process is gone or broken); false when already retired.</summary>
+        public bool Abandon()
+        {
+            lock (_gate)
+            {
+                if (_retired) return false;
+                _retired = true;
+                return true;
+            }
         }
 
         /// <summary>Marks it for unloading when nobody uses it; false when a request holds it.</summary>

@@ -38,7 +38,7 @@ public sealed class EngineLimitsTests
     public async Task A_full_queue_answers_429_with_retry_after()
     {
         await using var server = await SovereignTestServer.StartAsync("--Sovereign:Engine:Slots=1", "--Sovereign:Engine:QueueLimit=0");
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var (running, reader) = await OpenRunningStreamAsync(server, cts.Token);
 
         using var refused = await server.Http.SendAsync(Post(new JsonObject { ["model"] = SovereignTestServer.Model, ["prompt"] = "Hi", ["max_tokens"] = 2 }), cts.Token);
@@ -55,7 +55,7 @@ public sealed class EngineLimitsTests
     public async Task A_cancelled_stream_frees_its_slot_for_the_next_request()
     {
         await using var server = await SovereignTestServer.StartAsync("--Sovereign:Engine:Slots=1", "--Sovereign:Engine:QueueLimit=0");
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var (running, reader) = await OpenRunningStreamAsync(server, cts.Token);
 
         // The client goes away mid-stream.
@@ -80,7 +80,7 @@ public sealed class EngineLimitsTests
     public async Task A_runner_that_dies_fails_its_stream_in_band_and_the_next_request_restarts_it()
     {
         await using var server = await SovereignTestServer.StartAsync("--Sovereign:Engine:Slots=2");
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var (running, reader) = await OpenRunningStreamAsync(server, cts.Token);
 
         var health = JsonNode.Parse(await server.Http.GetStringAsync("health", cts.Token))!;

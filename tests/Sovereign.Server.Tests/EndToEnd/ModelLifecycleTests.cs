@@ -66,7 +66,7 @@ public sealed class ModelLifecycleTests
     public async Task A_model_that_is_generating_is_never_unloaded_to_make_room()
     {
         await using var server = await StartAsync($"--Sovereign:Engine:MemoryBudget={OneModel * 3 / 2}");
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         using var running = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
             Content = JsonContent.Create(Completion(SovereignTestServer.Model, maxTokens: 400, ignoreEos: true, stream: true)),
