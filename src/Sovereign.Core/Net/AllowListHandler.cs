@@ -12,7 +12,7 @@ public sealed class AllowListHandler : DelegatingHandler
     private readonly HashSet<string> _allowed;
 
     public AllowListHandler(IEnumerable<string> allowedHosts, HttpMessageHandler? inner = null)
-        : base(inner ?? new SocketsHttpHandler())
+        : base(inner ?? new SocketsHttpHandler { AllowAutoRedirect = false })
     {
         _allowed = new HashSet<string>(allowedHosts.Select(Normalize), StringComparer.OrdinalIgnoreCase);
     }

@@ -537,7 +537,7 @@ public sealed partial class FileModelStore : IModelStore
         }
     }
 
-    [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
+    [GeneratedRegex("^sha256:[0-9a-fA-F]{64}\\z")]
     private static partial Regex DigestPattern();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Imported model {Reference} as {Digest} ({Size} bytes)")]

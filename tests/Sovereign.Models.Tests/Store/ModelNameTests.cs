@@ -28,6 +28,8 @@ public sealed class ModelNameTests
     [InlineData("a:.x")]
     [InlineData("a b")]
     [InlineData("a\\b")]
+    [InlineData("name\n")] // '$' matched before a final newline; the patterns now end at \z
+    [InlineData("name:tag\n")]
     public void Invalid_references_are_a_400_saying_what_is_allowed(string reference)
     {
         Assert.False(ModelName.TryParse(reference, out _));
