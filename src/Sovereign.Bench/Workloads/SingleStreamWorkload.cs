@@ -73,6 +73,7 @@ internal static class SingleStreamWorkload
             PromptTokens = runs.Select(r => r.PromptTokens).OfType<int>().Cast<int?>().FirstOrDefault(),
             CompletionTokens = runs.Select(r => (int?)r.Tokens).FirstOrDefault(),
             DecodeTokensPerSecond = Statistics.Median(decode),
+            DecodeTokensPerSecondBest = decode.Length > 0 ? decode.Max() : null,
             PromptTokensPerSecond = Statistics.Median(prompt),
             TtftMs = Statistics.Median(ttft),
             DecodeTokensPerSecondRuns = decode,

@@ -33,9 +33,9 @@ public sealed class BenchCommandTests : IDisposable
         var model = json["models"]!.AsArray().Single()!;
         Assert.Equal("stories260k", (string?)model["name"]);
         Assert.Equal("sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d", (string?)model["digest"]);
-        foreach (var figure in new[] { "overhead_ratio", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "ttft_ratio", "ttft_p95_at_8_over_unloaded" })
+        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "ttft_ratio", "ttft_p95_at_8_over_unloaded" })
             AssertPositive(model[figure], figure);
-        foreach (var way in new[] { "raw", "engine", "served" })
+        foreach (var way in new[] { "raw", "served", "engine", "served_with_engine" })
         {
             AssertPositive(model[way]!["decode_tokens_per_second"], $"{way}.decode_tokens_per_second");
             AssertPositive(model[way]!["prompt_tokens_per_second"], $"{way}.prompt_tokens_per_second");
