@@ -32,7 +32,10 @@ public sealed record BenchOptions
     /// <summary>Tokens generated per request, for every model. Default: each model's own (stories260K 512, others 128; less with --quick).</summary>
     public int? Tokens { get; init; }
 
-    /// <summary>Runs of each single-stream measurement (after one warm-up), interleaved raw/engine/served. Default 3, or 2 with --quick.</summary>
+    /// <summary>
+    /// Fewest runs of each single-stream measurement (after one warm-up), interleaved with served runs; more are made
+    /// while a phase has taken less than 8 s (3 s with --quick). Default 3, or 2 with --quick.
+    /// </summary>
     public int? Repetitions { get; init; }
 
     /// <summary>Prompt tokens of single-stream and sweep requests. Default 128.</summary>
@@ -84,6 +87,9 @@ public sealed record BenchOptions
     internal IReadOnlyList<int> EffectiveConcurrency => [.. (Concurrency ?? DefaultConcurrency).Distinct().Order()];
 
     internal int EffectiveRepetitions => Repetitions ?? (Quick ? 2 : 3);
+
+    /// <summary>Least time a single-stream phase takes (more rounds are made until it has passed); none when --repetitions is given.</summary>
+    internal TimeSpan SingleStreamMinimum => Repetitions is not null ? TimeSpan.Zero : TimeSpan.FromSeconds(Quick ? 3 : 8);
 
     internal int TokensFor(BenchModelSpec? spec) => Tokens ?? (spec is null ? (Quick ? 64 : 128) : Quick ? spec.QuickTokens : spec.Tokens);
 

@@ -69,6 +69,7 @@ public static class BenchRunner
                 Concurrency = options.EffectiveConcurrency,
                 Tokens = options.Tokens,
                 Repetitions = options.EffectiveRepetitions,
+                SingleStreamMinimumSeconds = options.SingleStreamMinimum.TotalSeconds,
                 PromptTokens = options.PromptTokens,
                 Threads = options.Threads,
                 EffectiveThreads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount,
@@ -190,7 +191,7 @@ public static class BenchRunner
             var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
 
             // :: Step 3c: single stream, raw vs engine vs served; the raw model also calibrates the prompts.
-            progress.Step(spec.Name, $"single stream: raw, engine and served × {options.EffectiveRepetitions}");
+            progress.Step(spec.Name, $"single stream: raw and served, then engine and served (≥ {options.EffectiveRepetitions} runs each)");
             try
             {
                 await MeasureSingleStreamLocalAsync(model, prepared, options, context, tokens, prompts, client, clock, cancellationToken).ConfigureAwait(false);
@@ -245,7 +246,7 @@ public static class BenchRunner
             prompts.Calibrate(raw.CountTokens, raw.ContextSize, tokens);
             var results = await SingleStreamWorkload.RunAsync(
                 [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), Served()],
-                options.EffectiveRepetitions, model.Errors, cancellationToken).ConfigureAwait(false);
+                options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Raw = results.GetValueOrDefault("raw");
             model.Served = results.GetValueOrDefault("served");
         }
@@ -266,7 +267,7 @@ public static class BenchRunner
             }), cancellationToken).ConfigureAwait(false);
             var results = await SingleStreamWorkload.RunAsync(
                 [new SingleStreamRunner("engine", ct => engine.GenerateAsync(prompts.Single, tokens, clock, ct)), Served()],
-                options.EffectiveRepetitions, model.Errors, cancellationToken).ConfigureAwait(false);
+                options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Engine = results.GetValueOrDefault("engine");
             model.ServedWithEngine = results.GetValueOrDefault("served");
         }
@@ -311,10 +312,10 @@ public static class BenchRunner
         prompts.Calibrate(text => EstimateTokens(text, perWord, fixedTokens), options.ContextSize, tokens);
 
         // :: Step 3b (target): served single stream only; the raw baseline needs the model file, which the endpoint keeps to itself.
-        progress.Step(name, $"single stream × {options.EffectiveRepetitions}");
+        progress.Step(name, $"single stream (≥ {options.EffectiveRepetitions} runs)");
         var results = await SingleStreamWorkload.RunAsync(
             [new SingleStreamRunner("served", ct => client.CompleteAsync(new CompletionCall(name, prompts.Single, tokens), ct))],
-            options.EffectiveRepetitions, model.Errors, cancellationToken).ConfigureAwait(false);
+            options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
         model.Served = results.GetValueOrDefault("served");
         model.Errors.Add("no raw baseline against --target (the model file is the endpoint's), so no overhead_ratio");
 

@@ -43,7 +43,10 @@ public sealed record BenchSettings
     public required IReadOnlyList<int> Concurrency { get; init; }
     /// <summary>--tokens when given; else each model's own default (see each model's tokens).</summary>
     public int? Tokens { get; init; }
+    /// <summary>Fewest single-stream runs of each way (after a warm-up).</summary>
     public required int Repetitions { get; init; }
+    /// <summary>More rounds are run until each single-stream phase has taken this long (at most 25 rounds).</summary>
+    public double SingleStreamMinimumSeconds { get; init; }
     /// <summary>Prompt tokens of the single-stream and sweep requests (approximate in target mode).</summary>
     public required int PromptTokens { get; init; }
     /// <summary>CPU threads for the raw baseline and the server's engine; 0 = every core.</summary>

@@ -125,7 +125,7 @@ public static class MarkdownReport
         md.AppendLine("| | |").AppendLine("| --- | --- |");
         md.AppendLine($"| concurrency | {string.Join(", ", settings.Concurrency)} |");
         md.AppendLine($"| tokens per request | {(settings.Tokens is { } fixedTokens ? fixedTokens.ToString(CultureInfo.InvariantCulture) : "per model (see summary)")} |");
-        md.AppendLine(Inv($"| repetitions | {settings.Repetitions} (after one warm-up; raw, engine and served interleaved) |"));
+        md.AppendLine(Inv($"| single-stream runs | at least {settings.Repetitions} of each way after a warm-up, more until each phase has taken {settings.SingleStreamMinimumSeconds:0} s |"));
         md.AppendLine(Inv($"| prompt tokens | {settings.PromptTokens} |"));
         md.AppendLine(Inv($"| threads | {settings.EffectiveThreads} |"));
         md.AppendLine(Inv($"| context per sequence | {settings.ContextSize} (capped by each model's own) |"));

@@ -9,9 +9,11 @@ namespace Sovereign.Bench.Workloads;
 internal sealed record SingleStreamRunner(string Name, Func<CancellationToken, Task<StreamTrace>> Run);
 
 /// <summary>
-/// Raw vs served: the same prompt and length through each runner, one warm-up each (loads, caches, JIT), then
-/// <c>repetitions</c> rounds in which every runner runs once in turn, so that a machine that slows down or speeds up
-/// during the run affects all of them alike. Figures are medians over the rounds.
+/// Raw vs served: the same prompt and length through each runner, one warm-up each (loads, caches, JIT), then rounds
+/// in which every runner runs once in turn, so that a machine that slows down or speeds up during the run affects all
+/// of them alike. At least <c>repetitions</c> rounds, more while the rounds so far took less than <c>minimum</c> (a
+/// fast model's run lasts a fraction of a second, and one burst of other work would decide its median), and never more
+/// than <see cref="MaxRounds"/>. Figures are medians over the rounds, with the best run beside them.
 /// </summary>
 internal static class SingleStreamWorkload
 {
@@ -21,7 +23,9 @@ internal static class SingleStreamWorkload
     /// </summary>
     private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
 
-    public static async Task<Dictionary<string, SingleStreamResult>> RunAsync(IReadOnlyList<SingleStreamRunner> runners, int repetitions,
+    public const int MaxRounds = 25;
+
+    public static async Task<Dictionary<string, SingleStreamResult>> RunAsync(IReadOnlyList<SingleStreamRunner> runners, int repetitions, TimeSpan minimum,
         List<string> errors, CancellationToken cancellationToken)
     {
         var traces = runners.ToDictionary(r => r.Name, _ => new List<StreamTrace>());
@@ -33,7 +37,8 @@ internal static class SingleStreamWorkload
             if (warm is null) broken.Add(r.Name);
         }
         // :: Step 2: interleaved rounds.
-        for (var round = 0; round < repetitions; round++)
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (var round = 0; round < MaxRounds && (round < repetitions || started.Elapsed < minimum); round++)
         {
             foreach (var r in runners)
             {
