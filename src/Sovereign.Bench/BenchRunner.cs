@@ -334,6 +334,7 @@ public static class BenchRunner
             progress.Step(model.Name, $"{level} concurrent stream{(level == 1 ? "" : "s")}");
             try
             {
+                await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
                 var result = await ConcurrencySweep.RunLevelAsync(client, model.Name, level, prompts.Sweep, tokens, cancellationToken).ConfigureAwait(false);
                 model.Concurrency.Add(result);
                 foreach (var e in result.Errors) model.Errors.Add($"{level} streams: {e}");
@@ -353,6 +354,7 @@ public static class BenchRunner
         progress.Step(model.Name, $"interference: a {prompts.LongTokens}-token prompt among {InterferenceStreams} streams");
         try
         {
+            await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
             model.Interference = await InterferenceWorkload.RunAsync(client, clock, model.Name, prompts.Background, prompts.BackgroundMaxTokens,
                 prompts.Long, options.InterferenceBeforeTokens, cancellationToken).ConfigureAwait(false);
             foreach (var e in model.Interference.Errors) model.Errors.Add($"interference: {e}");
@@ -362,6 +364,10 @@ public static class BenchRunner
             model.Errors.Add($"interference: {e.Message}");
         }
     }
+
+    /// <summary>Before a workload: up to 3 s for the machine to be quiet (see <see cref="CpuActivity"/>).</summary>
+    private static Task WaitForQuietAsync(CancellationToken cancellationToken) =>
+        CpuActivity.WaitForQuietAsync(0.3, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(3), cancellationToken);
 
     private static void ReadHealth(BenchReport run, JsonNode? health)
     {

@@ -122,6 +122,8 @@ public sealed record ModelReport
 public sealed record SingleStreamResult
 {
     public required int Runs { get; init; }
+    /// <summary>Runs that started although the machine had not been quiet within a second (other work was running).</summary>
+    public int RunsStartedBusy { get; init; }
     public int? PromptTokens { get; init; }
     public int? CompletionTokens { get; init; }
     public double? DecodeTokensPerSecond { get; init; }

@@ -60,15 +60,15 @@ public static class MarkdownReport
         md.AppendLine();
 
         md.AppendLine("## Single stream").AppendLine();
-        md.AppendLine("Two phases, each interleaving its two ways run by run: raw and served, then engine and served. One llama.cpp context at a time lives in the benchmark process.").AppendLine();
-        md.AppendLine("| model | way | runs | prompt tokens | prompt tok/s | TTFT | decode tok/s (median) | best | decode tok/s per run | ITL p50 / p95 |");
+        md.AppendLine("Two phases, each interleaving its two ways run by run: raw and served, then engine and served. One llama.cpp context at a time lives in the benchmark process. Each run waits (up to 1 s) for a moment when the machine's CPUs are quiet; runs that could not are counted as started busy.").AppendLine();
+        md.AppendLine("| model | way | runs (started busy) | prompt tokens | prompt tok/s | TTFT | decode tok/s (median) | best | decode tok/s per run | ITL p50 / p95 |");
         md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
         foreach (var r in report.Models)
         {
             foreach (var (way, s) in new[] { ("raw", r.Raw), ("served (with raw)", r.Served), ("engine", r.Engine), ("served (with engine)", r.ServedWithEngine) })
             {
                 if (s is null) continue;
-                md.AppendLine($"| {Cell(r.Name)} | {way} | {s.Runs.ToString(CultureInfo.InvariantCulture)} | {I(s.PromptTokens)} | {N(s.PromptTokensPerSecond)} | {N(s.TtftMs)} | " +
+                md.AppendLine($"| {Cell(r.Name)} | {way} | {s.Runs.ToString(CultureInfo.InvariantCulture)} ({s.RunsStartedBusy.ToString(CultureInfo.InvariantCulture)}) | {I(s.PromptTokens)} | {N(s.PromptTokensPerSecond)} | {N(s.TtftMs)} | " +
                     $"{N(s.DecodeTokensPerSecond)} | {N(s.DecodeTokensPerSecondBest)} | {string.Join(", ", s.DecodeTokensPerSecondRuns.Select(v => N(v)))} | {N(s.ItlMs?.P50)} / {N(s.ItlMs?.P95)} |");
             }
         }

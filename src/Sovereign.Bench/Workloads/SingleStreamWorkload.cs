@@ -1,3 +1,4 @@
+using Sovereign.Bench.Machine;
 using Sovereign.Bench.Reporting;
 using Sovereign.Bench.Stats;
 
@@ -17,11 +18,12 @@ internal sealed record SingleStreamRunner(string Name, Func<CancellationToken, T
 /// </summary>
 internal static class SingleStreamWorkload
 {
-    /// <summary>
-    /// Pause between runs, so that the previous runner's idle llama.cpp worker threads (which spin for a few
-    /// milliseconds after each decode before they sleep) have stopped when the next one starts.
-    /// </summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(50);
+    /// <summary>Each run waits for a quiet machine (at most this many cores busy) ...</summary>
+    private const double QuietCores = 0.3;
+    /// <summary>... over this window (which also lets the previous runner's spinning workers go to sleep) ...</summary>
+    private static readonly TimeSpan QuietWindow = TimeSpan.FromMilliseconds(100);
+    /// <summary>... but no longer than this; the run then starts anyway and is counted as started busy.</summary>
+    private static readonly TimeSpan QuietTimeout = TimeSpan.FromSeconds(1);
 
     public const int MaxRounds = 25;
 
@@ -29,11 +31,12 @@ internal static class SingleStreamWorkload
         List<string> errors, CancellationToken cancellationToken)
     {
         var traces = runners.ToDictionary(r => r.Name, _ => new List<StreamTrace>());
+        var busyStarts = new Dictionary<string, int>(StringComparer.Ordinal);
         var broken = new HashSet<string>(StringComparer.Ordinal);
         // :: Step 1: warm-up, not counted.
         foreach (var r in runners)
         {
-            var warm = await TryRunAsync(r, errors, cancellationToken).ConfigureAwait(false);
+            var warm = await TryRunAsync(r, errors, [], cancellationToken).ConfigureAwait(false);
             if (warm is null) broken.Add(r.Name);
         }
         // :: Step 2: interleaved rounds.
@@ -43,15 +46,17 @@ internal static class SingleStreamWorkload
             foreach (var r in runners)
             {
                 if (broken.Contains(r.Name)) continue;
-                if (await TryRunAsync(r, errors, cancellationToken).ConfigureAwait(false) is { } trace) traces[r.Name].Add(trace);
+                if (await TryRunAsync(r, errors, busyStarts, cancellationToken).ConfigureAwait(false) is { } trace) traces[r.Name].Add(trace);
             }
         }
-        return traces.Where(t => t.Value.Count > 0).ToDictionary(t => t.Key, t => Summarise(t.Value));
+        return traces.Where(t => t.Value.Count > 0)
+            .ToDictionary(t => t.Key, t => Summarise(t.Value) with { RunsStartedBusy = busyStarts.GetValueOrDefault(t.Key) });
     }
 
-    private static async Task<StreamTrace?> TryRunAsync(SingleStreamRunner runner, List<string> errors, CancellationToken cancellationToken)
+    private static async Task<StreamTrace?> TryRunAsync(SingleStreamRunner runner, List<string> errors, Dictionary<string, int> busyStarts, CancellationToken cancellationToken)
     {
-        await Task.Delay(Settle, cancellationToken).ConfigureAwait(false);
+        if (!await CpuActivity.WaitForQuietAsync(QuietCores, QuietWindow, QuietTimeout, cancellationToken).ConfigureAwait(false))
+            busyStarts[runner.Name] = busyStarts.GetValueOrDefault(runner.Name) + 1;
         try
         {
             var trace = await runner.Run(cancellationToken).ConfigureAwait(false);
@@ -64,7 +69,6 @@ internal static class SingleStreamWorkload
         }
         return null;
     }
-
     /// <summary>Medians over the runs; the runs' own figures are kept beside them.</summary>
     public static SingleStreamResult Summarise(IReadOnlyList<StreamTrace> runs)
     {

@@ -46,3 +46,22 @@ public sealed class MachineInfoTests
         Assert.True(machine.MemoryBytes > 0);
     }
 }
+
+public sealed class CpuActivityTests
+{
+    [Fact]
+    public void Proc_stat_busy_time_leaves_out_idle_and_iowait()
+    {
+        // user nice system idle iowait irq softirq steal
+        var reading = CpuActivity.ParseProcStat("cpu  100 5 20 800 50 3 2 0 0 0\ncpu0 50 2 10 400 25 1 1 0 0 0\n");
+        Assert.Equal((130L, 980L), reading);
+        Assert.Null(CpuActivity.ParseProcStat("intr 1 2 3\n"));
+    }
+
+    [Fact]
+    public void Busy_cores_is_the_busy_share_of_the_time_between_two_readings_times_the_cores()
+    {
+        Assert.Equal(1.0, CpuActivity.BusyCores((100, 1000), (150, 1100), cores: 2), 9);
+        Assert.Equal(0.0, CpuActivity.BusyCores((100, 1000), (100, 1000), cores: 2));
+    }
+}
