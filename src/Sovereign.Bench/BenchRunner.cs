@@ -189,6 +189,7 @@ public static class BenchRunner
             }
             using var client = new OpenAiStreamClient(server.Url, server.AdminKey, clock);
             var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
+            await WarmUpAsync(client, model, cancellationToken).ConfigureAwait(false);
 
             // :: Step 3c: single stream, raw vs engine vs served; the raw model also calibrates the prompts.
             progress.Step(spec.Name, $"single stream: raw and served, then engine and served (≥ {options.EffectiveRepetitions} runs each)");
@@ -311,6 +312,8 @@ public static class BenchRunner
             model.Errors.Add("the endpoint reports no usage; prompt and completion lengths are estimates");
         prompts.Calibrate(text => EstimateTokens(text, perWord, fixedTokens), options.ContextSize, tokens);
 
+        await WarmUpAsync(client, model, cancellationToken).ConfigureAwait(false);
+
         // :: Step 3b (target): served single stream only; the raw baseline needs the model file, which the endpoint keeps to itself.
         progress.Step(name, $"single stream (≥ {options.EffectiveRepetitions} runs)");
         var results = await SingleStreamWorkload.RunAsync(
@@ -362,6 +365,28 @@ public static class BenchRunner
         catch (Exception e) when (e is not OperationCanceledException)
         {
             model.Errors.Add($"interference: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Steady state before anything is measured: the model loaded, and the server's per-request code compiled to its
+    /// final tier (.NET recompiles a method once it has been called 30 times, in the background). 32 tiny requests,
+    /// four at a time, so the batched paths are warm too. A server that has run for a while is like this; one just
+    /// started is not, and its first requests measured about a third slower.
+    /// </summary>
+    private static async Task WarmUpAsync(OpenAiStreamClient client, ModelReport model, CancellationToken cancellationToken)
+    {
+        const int Requests = 32, AtOnce = 4;
+        for (var i = 0; i < Requests; i += AtOnce)
+        {
+            var traces = await Task.WhenAll(Enumerable.Range(i, AtOnce).Select(n =>
+                client.CompleteAsync(new CompletionCall(model.Name, WorkloadGenerator.Text(WorkloadGenerator.SeedFor("warm-up", n), 4), 4), cancellationToken)))
+                .ConfigureAwait(false);
+            if (traces.FirstOrDefault(t => !t.Succeeded) is { } failed)
+            {
+                model.Errors.Add($"warm-up: {failed.Error ?? "no text came back"}");
+                return;
+            }
         }
     }
 

@@ -99,8 +99,8 @@ public sealed class TargetModeTests : IAsyncLifetime
         Assert.Empty(interference.Errors);
         Assert.Null(model.Memory);
         Assert.True(File.Exists(Path.Combine(_out, "results.json")));
-        // Bounded: two probes, 1 warm-up + 1 run, 13 sweep streams, 7 background streams and the long prompt.
-        Assert.Equal(2 + 2 + 13 + 7 + 1, _requests);
+        // Bounded: two probes, 32 warm-up requests, 1 warm-up + 1 run, 13 sweep streams, 7 background streams, the long prompt.
+        Assert.Equal(2 + 32 + 2 + 13 + 7 + 1, _requests);
     }
 
     public async Task DisposeAsync()
