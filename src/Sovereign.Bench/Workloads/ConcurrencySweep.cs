@@ -28,6 +28,15 @@ internal static class ConcurrencySweep
         var wall = end - start;
         var itl = ok.SelectMany(t => t.InterTokenGaps()).Select(s => s * 1000).ToArray();
         var ttft = ok.Select(t => t.TtftSeconds * 1000).OfType<double>().ToArray();
+        // Steady state: from the moment the last stream got its first token to the moment the first one got its last,
+        // every stream is decoding; tokens arriving then, over that time, are the batched decode rate.
+        double? decodeAggregate = null;
+        if (ok.Length == streams && ok.Length > 0)
+        {
+            var from = ok.Max(t => t.ChunkTimes[0]);
+            var to = ok.Min(t => t.ChunkTimes[^1]);
+            if (to > from) decodeAggregate = Statistics.Rate(ok.Sum(t => t.ChunkTimes.Count(c => c > from && c <= to)), to - from);
+        }
         return new ConcurrencyResult
         {
             Streams = streams,
@@ -35,6 +44,7 @@ internal static class ConcurrencySweep
             Failed = traces.Count - ok.Length,
             WallSeconds = wall,
             AggregateTokensPerSecond = ok.Length == 0 ? null : Statistics.Rate(ok.Sum(t => t.Tokens), wall),
+            AggregateDecodeTokensPerSecond = decodeAggregate,
             PerStreamTokensPerSecond = Summary.Of(ok.Select(t => t.DecodeTokensPerSecond).OfType<double>().ToArray()),
             TtftMs = Summary.Of(ttft),
             ItlMs = Summary.Of(itl),

@@ -122,10 +122,10 @@ internal static class BenchCommand
 
     private static Table Summary(BenchReport report)
     {
-        var table = new Table().AddColumns("MODEL", "RAW tok/s", "SERVED tok/s", "OVERHEAD", "ENGINE", "TTFT ms", "AGG@1", "AGG@4", "AGG@8", "BATCH×4", "BATCH×8", "ITL p95 during/before");
+        var table = new Table().AddColumns("MODEL", "RAW tok/s", "SERVED tok/s", "OVERHEAD", "ENGINE", "TTFT ms", "DEC@1", "DEC@4", "DEC@8", "BATCH×4", "BATCH×8", "ITL p95 during/before");
         foreach (var m in report.Models)
         {
-            double? Agg(int n) => m.Concurrency.FirstOrDefault(c => c.Streams == n)?.AggregateTokensPerSecond;
+            double? Agg(int n) => m.Concurrency.FirstOrDefault(c => c.Streams == n)?.AggregateDecodeTokensPerSecond;
             table.AddRow(Markup.Escape(m.Name), BenchFormat.Number(m.Raw?.DecodeTokensPerSecond), BenchFormat.Number(m.Served?.DecodeTokensPerSecond),
                 BenchFormat.Ratio(m.OverheadRatio), BenchFormat.Ratio(m.EngineRatio), BenchFormat.Number(m.Served?.TtftMs),
                 BenchFormat.Number(Agg(1)), BenchFormat.Number(Agg(4)), BenchFormat.Number(Agg(8)),

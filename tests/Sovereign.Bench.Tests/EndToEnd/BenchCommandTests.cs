@@ -34,7 +34,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal("stories260k", (string?)model["name"]);
         Assert.True(model["errors"]!.AsArray().Count == 0, model["errors"]!.ToJsonString());
         Assert.Equal("sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d", (string?)model["digest"]);
-        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "ttft_ratio", "ttft_p95_at_8_over_unloaded" })
+        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded" })
             AssertPositive(model[figure], figure);
         foreach (var way in new[] { "raw", "served", "engine", "served_with_engine" })
         {
@@ -49,6 +49,7 @@ public sealed class BenchCommandTests : IDisposable
         {
             Assert.Equal((int)level!["streams"]!, (int)level["completed"]!);
             AssertPositive(level["aggregate_tokens_per_second"], "aggregate_tokens_per_second");
+            AssertPositive(level["aggregate_decode_tokens_per_second"], "aggregate_decode_tokens_per_second");
             AssertPositive(level["per_stream_tokens_per_second"]!["p50"], "per_stream p50");
             AssertPositive(level["ttft_ms"]!["p50"], "ttft p50");
             AssertPositive(level["ttft_ms"]!["p95"], "ttft p95");

@@ -31,6 +31,21 @@ public sealed class WorkloadSummaryTests
         Assert.Equal(8, level.ItlMs!.Count);
         Assert.Equal(250.0, level.ItlMs.Max, 9);
         Assert.Equal(10, level.PromptTokens);
+        // One stream failed, so the streams never all decoded together.
+        Assert.Null(level.AggregateDecodeTokensPerSecond);
+    }
+
+    [Fact]
+    public void Sweep_decode_aggregate_counts_tokens_while_every_stream_decodes()
+    {
+        // Every stream decodes between 1.0 s (b's first token) and 1.5 s (a's last): a and b each add 2 tokens then.
+        var a = Trace(0, 0.5, 0.75, 1.0, 1.25, 1.5);
+        var b = Trace(0, 1.0, 1.25, 1.5, 1.75, 2.0);
+        Assert.Equal(8.0, ConcurrencySweep.Summarise(2, [a, b]).AggregateDecodeTokensPerSecond!.Value, 9);
+        // With one stream it is that stream's decode rate.
+        Assert.Equal(a.DecodeTokensPerSecond!.Value, ConcurrencySweep.Summarise(1, [a]).AggregateDecodeTokensPerSecond!.Value, 9);
+        // Streams that never overlap (more streams than slots) have none.
+        Assert.Null(ConcurrencySweep.Summarise(2, [a, Trace(0, 2.0, 2.5)]).AggregateDecodeTokensPerSecond);
     }
 
     [Fact]
