@@ -225,7 +225,8 @@ public static class BenchRunner
                 BenchProcessPeakRssBytes = ProcessMemory.PeakRss(Environment.ProcessId),
             };
             if (model.Memory.RunnerPeakRssBytes is null)
-                model.Errors.Add($"memory: no runner with digest {model.Digest} in GET /health (loaded: {health?["loaded"]?.ToJsonString() ?? "no answer"})");
+                model.Errors.Add($"memory: no runner with digest {model.Digest} in GET /health (loaded: {health?["loaded"]?.ToJsonString() ?? "no answer"}); " +
+                    $"the server's last output: {string.Join(" | ", server.RecentOutput.Split('\n').TakeLast(6))}");
         }
         return model;
     }
