@@ -9,6 +9,7 @@ public enum ErrorKind
     NotFound,
     Conflict,
     PayloadTooLarge,
+    UnsupportedMediaType,
     RateLimited,
     Unavailable,
     Internal,
@@ -49,6 +50,7 @@ public class SovereignException : Exception
         ErrorKind.NotFound => 404,
         ErrorKind.Conflict => 409,
         ErrorKind.PayloadTooLarge => 413,
+        ErrorKind.UnsupportedMediaType => 415,
         ErrorKind.RateLimited => 429,
         ErrorKind.Unavailable => 503,
         _ => 500,
@@ -57,7 +59,7 @@ public class SovereignException : Exception
     /// <summary>OpenAI's <c>error.type</c> for this kind.</summary>
     public static string OpenAiType(ErrorKind kind) => kind switch
     {
-        ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.Conflict or ErrorKind.PayloadTooLarge => "invalid_request_error",
+        ErrorKind.InvalidRequest or ErrorKind.NotFound or ErrorKind.Conflict or ErrorKind.PayloadTooLarge or ErrorKind.UnsupportedMediaType => "invalid_request_error",
         ErrorKind.Unauthorized => "authentication_error",
         ErrorKind.Forbidden => "permission_error",
         ErrorKind.RateLimited => "rate_limit_error",

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Sovereign.Core.Errors;
+using Sovereign.Core.Tenancy;
 using Sovereign.Server.Ollama;
 
 namespace Sovereign.Server.Auth;
@@ -47,7 +48,8 @@ internal sealed class ApiKeyAuthenticationMiddleware(
         {
             if (OllamaAccess.AdmitsWithoutKey(context, _ollamaLoopbackWithoutKey))
             {
-                await next(context);
+                // A keyless loopback Ollama client acts for the default tenant, as a single-organisation install expects.
+                using (TenantScope.Enter(TenantScope.DefaultTenant)) await next(context);
                 return;
             }
             throw Refuse(context, "missing",
@@ -69,7 +71,7 @@ internal sealed class ApiKeyAuthenticationMiddleware(
 
         context.SetApiPrincipal(ApiPrincipal.From(key));
         if (key.LastUsedAt is null || now - key.LastUsedAt >= UseRecordInterval) await keys.MarkUsedAsync(key.Id, now, ct);
-        await next(context);
+        using (TenantScope.Enter(key.TenantId)) await next(context);
     }
 
     private SovereignException Refuse(HttpContext context, string reason, string message)

@@ -1,5 +1,5 @@
 using Microsoft.Data.Sqlite;
-using Sovereign.Server.Data;
+using Sovereign.Data;
 
 namespace Sovereign.Server.Auth;
 

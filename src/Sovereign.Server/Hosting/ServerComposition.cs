@@ -10,7 +10,7 @@ using Sovereign.Inference.Hosting;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
 using Sovereign.Server.Auth;
-using Sovereign.Server.Data;
+using Sovereign.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
 using Sovereign.Server.Mirror;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sovereign.Core.Options;
 using Sovereign.Server.Auth;
-using Sovereign.Server.Data;
+using Sovereign.Data;
 
 namespace Sovereign.Server.Hosting;
 
