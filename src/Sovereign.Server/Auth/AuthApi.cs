@@ -15,7 +15,8 @@ namespace Sovereign.Server.Auth;
 /// <list type="bullet">
 /// <item><c>GET /auth/antiforgery</c> → <c>{"token", "header_name", "form_field_name"}</c> and the antiforgery cookie.
 /// Every POST below must carry the token, as form field <c>__RequestVerificationToken</c> (Blazor's
-/// <c>&lt;AntiforgeryToken/&gt;</c> writes it) or header <c>X-CSRF-TOKEN</c>; else 403 <c>csrf_token_invalid</c>.</item>
+/// <c>&lt;AntiforgeryToken/&gt;</c> writes it) or header <c>X-CSRF-TOKEN</c>; else 403 <c>csrf_token_invalid</c>.
+/// A token is bound to the signed-in user: fetch a fresh one after signing in.</item>
 /// <item><c>POST /auth/login</c>, form or JSON: <c>username</c>, <c>password</c>, optional <c>return_url</c> and
 /// <c>failure_url</c> (local paths only). Success sets the <c>sov.session</c> cookie and answers 200 with the user (as
 /// <c>/auth/me</c>), or 303 to <c>return_url</c>. Failure: 401 <c>invalid_credentials</c>; after
