@@ -16,6 +16,7 @@ using Sovereign.Server.Health;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
+using Sovereign.Server.Tenancy;
 
 namespace Sovereign.Server.Hosting;
 
@@ -44,6 +45,7 @@ internal static class ServerComposition
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
         services.AddSingleton<AdminKeyBootstrapper>();
+        services.AddSovereignTenancy();
         services.AddHostedService<StartupTasks>();
 
         services.AddSingleton<GenerationResponder>();
@@ -66,6 +68,7 @@ internal static class ServerComposition
                 body.MaxRequestBodySize = limits.CurrentValue.Limits.MaxRequestBytes;
             return next(context);
         });
+        app.UseAuthentication();
         app.UseMiddleware<ApiKeyAuthenticationMiddleware>();
 
         app.MapHealthApi();
@@ -75,6 +78,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapTenancyApi();
         return app;
     }
 }
