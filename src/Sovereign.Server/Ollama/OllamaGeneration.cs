@@ -35,7 +35,7 @@ internal sealed partial class OllamaGenerationHandler(
         if (string.IsNullOrWhiteSpace(body.Model)) throw OllamaErrors.ModelRequired();
         var settings = OllamaRequestMapper.Options(body.Options, limits, problems);
         var keepAlive = OllamaRequestMapper.KeepAlive(body.KeepAlive, problems);
-        OllamaRequestMapper.RefuseFormat(body.Format, problems);
+        var grammar = StructuredOutput.FromOllamaFormat(body.Format, problems);
         OllamaRequestMapper.RefuseThink(body.Think, problems);
         if (!string.IsNullOrEmpty(body.Template))
             problems.Unsupported("template", "template is not supported: the model's chat template applies (change it with `sov models template`), or send raw: true with a prompt you formatted yourself.");
@@ -74,6 +74,7 @@ internal sealed partial class OllamaGenerationHandler(
             Stop = settings.Stop,
             Sampling = settings.Sampling,
             KeepAlive = keepAlive,
+            Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace)) logger.CompletionPromptText(request.Id, body.Prompt);
         await RespondAsync(context, request, new GenerateShape(model, raw, catalog), stream, settings, received);
@@ -90,7 +91,7 @@ internal sealed partial class OllamaGenerationHandler(
         if (string.IsNullOrWhiteSpace(body.Model)) throw OllamaErrors.ModelRequired();
         var settings = OllamaRequestMapper.Options(body.Options, limits, problems);
         var keepAlive = OllamaRequestMapper.KeepAlive(body.KeepAlive, problems);
-        OllamaRequestMapper.RefuseFormat(body.Format, problems);
+        var grammar = StructuredOutput.FromOllamaFormat(body.Format, problems);
         OllamaRequestMapper.RefuseThink(body.Think, problems);
         if (OllamaRequestMapper.IsNonEmptyArray(body.Tools)) problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
         var messages = MapMessages(body.Messages, problems, out var chars);
@@ -121,6 +122,7 @@ internal sealed partial class OllamaGenerationHandler(
             Stop = settings.Stop,
             Sampling = settings.Sampling,
             KeepAlive = keepAlive,
+            Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));

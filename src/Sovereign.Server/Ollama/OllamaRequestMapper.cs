@@ -200,13 +200,6 @@ internal static class OllamaRequestMapper
         return true;
     }
 
-    /// <summary>format (JSON mode, structured outputs) needs grammar-constrained sampling, which is not here yet.</summary>
-    public static void RefuseFormat(JsonElement? format, RequestProblems problems)
-    {
-        if (format is not { } element || element.ValueKind == JsonValueKind.Null) return;
-        if (element.ValueKind == JsonValueKind.String && element.GetString()!.Length == 0) return;
-        problems.Unsupported("format", "format (JSON mode and structured outputs) is not supported yet; send the request without format.");
-    }
 
     /// <summary>think: no model here separates its reasoning from its answer; false is accepted.</summary>
     public static void RefuseThink(JsonElement? think, RequestProblems problems)

@@ -47,9 +47,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         SamplingRequestMapper.CheckShared(body, problems);
         if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
             problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
-        if (body.ResponseFormat is { ValueKind: JsonValueKind.Object } format
-            && !(format.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "text"))
-            problems.Unsupported("response_format", "Only response_format {\"type\": \"text\"} is supported by this server yet.");
+        var grammar = StructuredOutput.FromRawGrammar(body.Grammar, StructuredOutput.FromResponseFormat(body.ResponseFormat, problems), problems);
         if (body.Logprobs == true) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
         SamplingRequestMapper.CheckPromptLength(promptChars, "messages", limits, problems);
         problems.ThrowIfAny();
@@ -69,6 +67,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             Stop = stop,
             Sampling = sampling,
             IgnoreEos = body.IgnoreEos == true,
+            Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));

@@ -45,6 +45,7 @@ internal sealed class CompletionsHandler(GenerationResponder responder, IOptions
         if (body.Logprobs is { } logprobs && logprobs > 0) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
         if (!string.IsNullOrEmpty(body.Suffix)) problems.Unsupported("suffix", "suffix (fill-in-the-middle) is not supported by this server.");
         if (prompt is not null) SamplingRequestMapper.CheckPromptLength(prompt.Length, "prompt", limits, problems);
+        var grammar = StructuredOutput.FromRawGrammar(body.Grammar, StructuredOutput.FromResponseFormat(body.ResponseFormat, problems), problems);
         problems.ThrowIfAny();
 
         // :: Step 3: the model.
@@ -62,6 +63,7 @@ internal sealed class CompletionsHandler(GenerationResponder responder, IOptions
             Stop = stop,
             Sampling = sampling,
             IgnoreEos = body.IgnoreEos == true,
+            Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace)) logger.CompletionPromptText(request.Id, prompt!);
         await responder.RespondAsync(context, request, format, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));

@@ -29,6 +29,9 @@ internal abstract class SamplingRequestBase
 
     /// <summary>Keep generating past end-of-sequence (llama.cpp's ignore_eos; benchmarks need fixed lengths).</summary>
     public bool? IgnoreEos { get; set; }
+
+    /// <summary>A llama.cpp GBNF grammar the output must match (llama.cpp's server extension).</summary>
+    public string? Grammar { get; set; }
 }
 
 internal sealed class StreamOptions
@@ -40,10 +43,12 @@ internal sealed class ChatCompletionRequest : SamplingRequestBase
 {
     public List<ChatMessageInput?>? Messages { get; set; }
     public int? MaxCompletionTokens { get; set; }
-
-    // Accepted so they can be refused clearly instead of silently ignored.
     public JsonElement? Tools { get; set; }
+    public JsonElement? ToolChoice { get; set; }
+    public bool? ParallelToolCalls { get; set; }
     public JsonElement? ResponseFormat { get; set; }
+
+    // Accepted so it can be refused clearly instead of silently ignored.
     public bool? Logprobs { get; set; }
 }
 
@@ -61,6 +66,7 @@ internal sealed class CompletionRequest : SamplingRequestBase
     public int? BestOf { get; set; }
     public int? Logprobs { get; set; }
     public string? Suffix { get; set; }
+    public JsonElement? ResponseFormat { get; set; }
 }
 
 internal sealed record Usage(int PromptTokens, int CompletionTokens, int TotalTokens);

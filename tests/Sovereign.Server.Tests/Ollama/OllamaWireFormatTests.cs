@@ -269,7 +269,7 @@ public sealed class OllamaWireFormatTests(OllamaServerFixture fixture)
 
     [Theory]
     [InlineData("""{"model": "stories", "prompt": "Hi", "keep_alive": "soon"}""", "keep_alive")]
-    [InlineData("""{"model": "stories", "prompt": "Hi", "format": "json"}""", "format")]
+    [InlineData("""{"model": "stories", "prompt": "Hi", "format": "xml"}""", "format")]
     [InlineData("""{"model": "stories", "prompt": "Hi", "template": "{{ .Prompt }}"}""", "template")]
     [InlineData("""{"model": "stories", "prompt": "Hi", "images": ["aGk="]}""", "images")]
     [InlineData("""{"prompt": "Hi"}""", "model is required")]
