@@ -102,12 +102,12 @@ public sealed class DocumentExtractor : IDocumentExtractor
         return new ExtractedDocument(MediaTypes.Of(format), blocks, 1);
     }
 
-    private static Task<ExtractedDocument> ExtractBinaryAsync(DocumentFormat format, string path, ExtractionLimits limits, CancellationToken cancellationToken)
+    private static Task<ExtractedDocument> ExtractBinaryAsync(DocumentFormat format, string path, ExtractionLimits limits, CancellationToken cancellationToken) => format switch
     {
-        _ = path;
-        _ = limits;
-        _ = cancellationToken;
-        _ = format;
-        throw ContentSniffer.NotSupported();
-    }
+        DocumentFormat.Pdf => PdfReader.ReadAsync(path, limits, cancellationToken),
+        // The zip reader is synchronous; it checks the deadline as it inflates.
+        DocumentFormat.Docx => Task.Run(() => DocxReader.Read(path, limits, cancellationToken), cancellationToken),
+        DocumentFormat.Png or DocumentFormat.Jpeg or DocumentFormat.Tiff => ImageReader.ReadAsync(path, format, limits, cancellationToken),
+        _ => throw ContentSniffer.NotSupported(),
+    };
 }
