@@ -13,6 +13,7 @@ using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
+using Sovereign.Server.Knowledge;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
@@ -49,6 +50,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddKnowledge();
         return services;
     }
 
@@ -75,6 +77,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapKnowledgeApi();
         return app;
     }
 }
