@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Net;
 using Sovereign.Core.Options;
+using Sovereign.Inference.Embeddings;
 using Sovereign.Inference.Hosting;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
@@ -40,6 +41,7 @@ internal static class ServerComposition
         services.TryAddSingleton<IModelStore>(sp => new FileModelStore(
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         services.AddSovereignInference();
+        services.AddSovereignEmbeddings();
         services.AddSovereignMirror();
 
         services.AddSingleton<SqliteDatabase>();
