@@ -6,6 +6,7 @@ using Sovereign.Core.Tenancy;
 using Sovereign.Knowledge.Chunking;
 using Sovereign.Knowledge.Extraction;
 using Sovereign.Knowledge.Index;
+using Sovereign.Knowledge.Retrieval;
 using Sovereign.Knowledge.Storage;
 
 namespace Sovereign.Knowledge.Ingestion;
@@ -68,7 +69,7 @@ public sealed class IngestionPipeline(
             for (var start = 0; start < chunks.Count; start += settings.EmbeddingBatchSize)
             {
                 var batch = chunks.Skip(start).Take(settings.EmbeddingBatchSize).ToList();
-                var vectors = await embeddings.EmbedAsync(kb.EmbeddingModel, [.. batch.Select(c => c.Text)], cancellationToken);
+                var vectors = await embeddings.EmbedTruncatingAsync(kb.EmbeddingModel, [.. batch.Select(c => c.Text)], cancellationToken);
                 if (vectors.Vectors.Count != batch.Count)
                     throw new InvalidOperationException($"The embedding service returned {vectors.Vectors.Count} vectors for {batch.Count} inputs.");
                 for (var i = 0; i < batch.Count; i++)

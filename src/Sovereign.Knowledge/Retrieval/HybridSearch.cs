@@ -58,7 +58,7 @@ public sealed class HybridSearch(IKnowledgeStore store, IKnowledgeIndex index, I
             var lists = new List<ChunkMatch>();
             foreach (var group in bases.GroupBy(b => b.EmbeddingModel, StringComparer.Ordinal))
             {
-                var embedded = await embeddings.EmbedAsync(group.Key, [query.Text], cancellationToken);
+                var embedded = await embeddings.EmbedTruncatingAsync(group.Key, [query.Text], cancellationToken);
                 var q = embedded.Vectors[0];
                 foreach (var kb in group) lists.AddRange(await index.VectorSearchAsync(kb.Id, q, candidates, documents, cancellationToken));
             }
