@@ -14,6 +14,7 @@ using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
+using Sovereign.Server.Knowledge;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
@@ -53,6 +54,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddKnowledge();
         return services;
     }
 
@@ -82,6 +84,7 @@ internal static class ServerComposition
         app.MapKeysApi();
         app.MapMirrorApi();
         app.MapTenancyApi();
+        app.MapKnowledgeApi();
         return app;
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Server.Knowledge;
 
 namespace Sovereign.Server.OpenAi;
 
@@ -25,7 +26,7 @@ internal static class ChatCompletionsApi
 /// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
 /// answers. Thread-safe.
 /// </summary>
-internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, ILogger<ChatCompletionsHandler> logger)
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
@@ -50,6 +51,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         var grammar = StructuredOutput.FromRawGrammar(body.Grammar, StructuredOutput.FromResponseFormat(body.ResponseFormat, problems), problems);
         if (body.Logprobs == true) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
         SamplingRequestMapper.CheckPromptLength(promptChars, "messages", limits, problems);
+        var knowledge = KnowledgeAugmenter.Parse(body.Knowledge, problems);
         problems.ThrowIfAny();
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
@@ -58,6 +60,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         // :: Step 4: map and answer.
         var responseFormat = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference,
             ResponseFormat.FingerprintOf(manifest.Digest));
+        var answerFormat = await knowledgeAugmenter.AugmentAsync(knowledge, messages, responseFormat, context.RequestAborted);
         var request = new GenerationRequest
         {
             Id = responseFormat.Id,
@@ -71,7 +74,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));
-        await responder.RespondAsync(context, request, responseFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
+        await responder.RespondAsync(context, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
     }
 
     /// <summary>

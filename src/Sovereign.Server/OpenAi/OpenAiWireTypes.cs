@@ -50,6 +50,9 @@ internal sealed class ChatCompletionRequest : SamplingRequestBase
 
     // Accepted so it can be refused clearly instead of silently ignored.
     public bool? Logprobs { get; set; }
+
+    /// <summary>Sovereign's extension: answer from knowledge bases with citations (see Knowledge/KnowledgeAugmenter).</summary>
+    public JsonElement? Knowledge { get; set; }
 }
 
 internal sealed class ChatMessageInput
