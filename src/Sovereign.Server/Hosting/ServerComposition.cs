@@ -8,7 +8,9 @@ using Sovereign.Core.Net;
 using Sovereign.Core.Options;
 using Sovereign.Inference.Hosting;
 using Sovereign.Models.Store;
+using Sovereign.Agents;
 using Sovereign.Server.Admin;
+using Sovereign.Server.Agents;
 using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
@@ -49,6 +51,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddSovereignAgents();
         return services;
     }
 
@@ -75,6 +78,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapAgentsApi();
         return app;
     }
 }
