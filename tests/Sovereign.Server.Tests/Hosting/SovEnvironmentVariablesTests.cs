@@ -26,4 +26,21 @@ public sealed class SovEnvironmentVariablesTests
             ["Sovereign:ALLOWEDHOSTS:0"] = "mirror.local",
         }, map);
     }
+
+    [Fact]
+    public void A_comma_separated_list_variable_becomes_one_entry_per_host()
+    {
+        var map = SovEnvironmentVariables.Map(new Hashtable
+        {
+            ["SOV_ALLOWED_HOSTS"] = "tools.internal, mirror.internal:5000,,",
+            ["SOV_MIRRORS"] = "http://node-a:8080",
+        });
+
+        Assert.Equal(new Dictionary<string, string?>
+        {
+            ["Sovereign:ALLOWEDHOSTS:0"] = "tools.internal",
+            ["Sovereign:ALLOWEDHOSTS:1"] = "mirror.internal:5000",
+            ["Sovereign:MIRRORS:0"] = "http://node-a:8080",
+        }, map);
+    }
 }
