@@ -2,8 +2,19 @@ using Sovereign.Core.Errors;
 
 namespace Sovereign.Core.Generation;
 
-/// <summary>One message of a chat, already mapped from whatever wire format it arrived in.</summary>
-public sealed record ChatMessage(string Role, string Content);
+/// <summary>
+/// One message of a chat, already mapped from whatever wire format it arrived in. Its content is tokenised as plain
+/// text: a user who types <c>&lt;|im_start|&gt;</c> gets those characters, never the control token.
+/// </summary>
+public sealed record ChatMessage(string Role, string Content)
+{
+    /// <summary>
+    /// The content is markup the platform wrote itself (an assistant turn's tool calls in the model family's format,
+    /// which may use control tokens such as Mistral's <c>[TOOL_CALLS]</c>), so special tokens in it are parsed.
+    /// Never set for text that came from a client, a tool or a document.
+    /// </summary>
+    public bool ContentIsMarkup { get; init; }
+}
 
 /// <summary>
 /// Sampling settings of one request. Defaults follow OpenAI's: temperature 1, top_p 1, no top_k, no min_p.
@@ -79,4 +90,13 @@ public sealed record GenerationRequest
     /// zero = unload as soon as it is idle, negative = keep loaded until evicted or unloaded.
     /// </summary>
     public TimeSpan? KeepAlive { get; init; }
+
+    /// <summary>
+    /// A llama.cpp GBNF grammar the output must match (structured output, forced tool calls); null for free text.
+    /// Generation ends when the grammar is complete. An invalid grammar is a 400 before anything is queued.
+    /// </summary>
+    public string? Grammar { get; init; }
+
+    /// <summary>The grammar's start rule; null means <c>root</c>.</summary>
+    public string? GrammarRoot { get; init; }
 }

@@ -13,8 +13,11 @@ internal sealed class EngineRequest
 {
     private int _cancelled;
 
-    public EngineRequest(string id, LLamaToken[] prompt, int maxCompletion, IReadOnlyList<string> stop, SamplingParameters sampling, bool ignoreEos)
+    public EngineRequest(string id, LLamaToken[] prompt, int maxCompletion, IReadOnlyList<string> stop, SamplingParameters sampling, bool ignoreEos,
+        string? grammar = null, string grammarRoot = "root")
     {
+        Grammar = grammar;
+        GrammarRoot = grammarRoot;
         Id = id;
         Prompt = prompt;
         MaxCompletion = maxCompletion;
@@ -30,6 +33,9 @@ internal sealed class EngineRequest
     public int MaxCompletion { get; }
     public SamplingParameters Sampling { get; }
     public bool IgnoreEos { get; }
+    /// <summary>GBNF the output must match (already validated by llama.cpp in Submit); null for none.</summary>
+    public string? Grammar { get; }
+    public string GrammarRoot { get; }
     public Channel<GenerationEvent> Output { get; }
     public CancellationTokenRegistration Registration { get; set; }
 

@@ -227,13 +227,20 @@ public sealed partial class LlamaEngine
         r.AdmittedAt = Now();
         _slots[slot] = r;
         _admitted.Add(r);
-        r.Sampler = CreateSampler(r.Sampling, r.Prompt);
+        r.Sampler = CreateSampler(r);
         r.Output.Writer.TryWrite(new GenerationEvent.Started(r.Prompt.Length));
     }
 
-    /// <summary>llama.cpp's sampler chain for one request: penalties, then greedy or top-k/top-p/min-p/temperature/dist.</summary>
-    private static SafeLLamaSamplerChainHandle CreateSampler(SamplingParameters p, LLamaToken[] prompt)
+    /// <summary>
+    /// llama.cpp's sampler chain for one request: penalties, the grammar, then greedy or
+    /// top-k/top-p/min-p/temperature/dist. The grammar masks tokens after the penalties and before any choice, so the
+    /// chosen token always fits it; it joins the chain after the prompt has primed the penalty window, since every
+    /// sampler in a chain accepts what the chain accepts and the prompt is not grammar output.
+    /// </summary>
+    private SafeLLamaSamplerChainHandle CreateSampler(EngineRequest r)
     {
+        var p = r.Sampling;
+        var prompt = r.Prompt;
         var chain = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
         if (p.RepeatPenalty != 1f || p.FrequencyPenalty != 0f || p.PresencePenalty != 0f)
         {
@@ -242,6 +249,8 @@ public sealed partial class LlamaEngine
             foreach (var t in prompt.AsSpan(Math.Max(0, prompt.Length - PenaltyWindow)))
                 chain.Accept(t);
         }
+        if (r.Grammar is not null)
+            NativeGrammar.AddTo(chain, _model, r.Grammar, r.GrammarRoot);
         if (p.Temperature == 0f)
         {
             chain.AddGreedySampler();

@@ -224,8 +224,9 @@ public sealed partial class LlamaEngine : IDisposable
     /// without a final event.
     /// <para>
     /// Raw prompts get a BOS token when the model's vocabulary asks for one; chat messages are rendered with the chat
-    /// template first. Special tokens written as text (e.g. <c>&lt;|im_start|&gt;</c>) are parsed as special tokens, as
-    /// llama.cpp's server does. Usage counts every sampled token (an end-of-sequence token included);
+    /// template first. In a raw prompt, special tokens written as text (e.g. <c>&lt;|im_start|&gt;</c>) are parsed as
+    /// special tokens, as llama.cpp's server does; in chat messages only the template's own markup is, never the
+    /// content (see <see cref="TokenizeChat"/>). A grammar, when given, constrains every sampled token. Usage counts every sampled token (an end-of-sequence token included);
     /// <see cref="GenerationUsage.PromptTime"/> runs from getting a slot to the first sampled token (prefill, in steps
     /// shared with other sequences), <see cref="GenerationUsage.DecodeTime"/> from there to the end.
     /// </para>
@@ -250,6 +251,9 @@ public sealed partial class LlamaEngine : IDisposable
             if (string.IsNullOrEmpty(stop))
                 throw SovereignException.Invalid("Stop strings must not be empty.", "stop");
         }
+        var grammarRoot = string.IsNullOrEmpty(request.GrammarRoot) ? "root" : request.GrammarRoot;
+        if (request.Grammar is not null)
+            NativeGrammar.Validate(_model, request.Grammar, grammarRoot);
         var hasPrompt = request.Prompt is not null;
         var hasMessages = request.Messages is not null;
         if (hasPrompt == hasMessages)
@@ -262,7 +266,7 @@ public sealed partial class LlamaEngine : IDisposable
         {
             if (request.Messages!.Count == 0)
                 throw SovereignException.Invalid("messages must contain at least one message.", "messages");
-            prompt = TokenizeInternal(RenderChat(request.Messages), _vocab.ShouldAddBOS);
+            prompt = TokenizeChat(request.Messages);
             param = "messages";
         }
         else
@@ -299,7 +303,7 @@ public sealed partial class LlamaEngine : IDisposable
         }
 
         // :: Step 5: hand it to the loop.
-        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos);
+        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos, request.Grammar, grammarRoot);
         if (cancellationToken.CanBeCanceled)
         {
             item.Registration = cancellationToken.UnsafeRegister(static state =>
@@ -362,6 +366,70 @@ public sealed partial class LlamaEngine : IDisposable
         if (_chatTemplate is null)
             throw SovereignException.Invalid(_missingTemplateReason, "messages", "chat_template_missing");
         return _chatTemplate.Render(messages);
+    }
+
+    /// <summary>
+    /// Renders and tokenises a chat so that only the template's markup can become special tokens.
+    /// <list type="number">
+    /// <item>Render the whole chat; when no content (tokenised with special parsing on) holds a special token, that
+    /// rendering is tokenised as one piece, exactly as before (the usual case costs one extra tokenisation per message).</item>
+    /// <item>Otherwise render again with each content replaced by a placeholder, cut the rendering at the placeholders,
+    /// and tokenise the template's pieces with special parsing and each content without it.</item>
+    /// </list>
+    /// A message whose content is the platform's own markup (<see cref="ChatMessage.ContentIsMarkup"/>) keeps special parsing.
+    /// </summary>
+    internal LLamaToken[] TokenizeChat(IReadOnlyList<ChatMessage> messages)
+    {
+        // :: Step 1
+        var rendered = RenderChat(messages);
+        var risky = false;
+        foreach (var m in messages)
+        {
+            if (!m.ContentIsMarkup && HasSpecialToken(m.Content))
+            {
+                risky = true;
+                break;
+            }
+        }
+        if (!risky)
+            return TokenizeInternal(rendered, _vocab.ShouldAddBOS);
+
+        // :: Step 2. Placeholders use private-use characters no template rewrites (templates only trim whitespace).
+        var placeholders = new string[messages.Count];
+        var masked = new List<ChatMessage>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            placeholders[i] = $"\uE000{i}\uE001";
+            masked.Add(messages[i] with { Content = placeholders[i] });
+        }
+        var skeleton = RenderChat(masked);
+        var tokens = new List<LLamaToken>();
+        var at = 0;
+        var addBos = _vocab.ShouldAddBOS;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var found = skeleton.IndexOf(placeholders[i], at, StringComparison.Ordinal);
+            if (found < 0)
+                continue; // The template dropped this message (some drop an empty system turn); so does the real rendering.
+            if (found > at || addBos)
+                tokens.AddRange(TokenizeInternal(skeleton[at..found], addBos));
+            addBos = false;
+            tokens.AddRange(_model.Tokenize(messages[i].Content, false, special: messages[i].ContentIsMarkup, Encoding.UTF8));
+            at = found + placeholders[i].Length;
+        }
+        if (at < skeleton.Length)
+            tokens.AddRange(TokenizeInternal(skeleton[at..], false));
+        return [.. tokens];
+    }
+
+    /// <summary>Whether parsing special tokens in <paramref name="text"/> finds any (a control or user-defined token).</summary>
+    private bool HasSpecialToken(string text)
+    {
+        if (text.Length == 0)
+            return false;
+        var withSpecial = _model.Tokenize(text, false, special: true, Encoding.UTF8);
+        var without = _model.Tokenize(text, false, special: false, Encoding.UTF8);
+        return !withSpecial.AsSpan().SequenceEqual(without);
     }
 
     private LLamaToken[] TokenizeInternal(string text, bool addBos)

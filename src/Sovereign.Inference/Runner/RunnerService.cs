@@ -64,10 +64,12 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             Id = r.Id,
             Model = "",
             Prompt = r.Messages.Count == 0 ? r.Prompt : null,
-            Messages = r.Messages.Count == 0 ? null : r.Messages.Select(m => new Core.Generation.ChatMessage(m.Role, m.Content)).ToList(),
+            Messages = r.Messages.Count == 0 ? null : r.Messages.Select(m => new Core.Generation.ChatMessage(m.Role, m.Content) { ContentIsMarkup = m.ContentIsMarkup }).ToList(),
             MaxTokens = r.MaxTokens > 0 ? r.MaxTokens : null,
             Stop = r.Stop.ToList(),
             IgnoreEos = r.IgnoreEos,
+            Grammar = r.Grammar.Length > 0 ? r.Grammar : null,
+            GrammarRoot = r.GrammarRoot.Length > 0 ? r.GrammarRoot : null,
             Sampling = new SamplingParameters
             {
                 Temperature = s.Temperature,
@@ -123,9 +125,11 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             MaxTokens = r.MaxTokens ?? 0,
             Sampling = sampling,
             IgnoreEos = r.IgnoreEos,
+            Grammar = r.Grammar ?? "",
+            GrammarRoot = r.GrammarRoot ?? "",
         };
         proto.Stop.AddRange(r.Stop);
-        if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content }));
+        if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content, ContentIsMarkup = m.ContentIsMarkup }));
         return proto;
     }
 }
