@@ -46,7 +46,7 @@ public sealed class InferenceAgentModel(IInferenceService inference) : IAgentMod
             Messages = messages,
             MaxTokens = request.MaxTokens,
             Sampling = new SamplingParameters { Temperature = request.Temperature, Seed = request.Seed },
-            // GRAMMAR-PENDING: Grammar = forced is null ? null : ToolCallGrammar.For(forced),
+            Grammar = forced is null ? null : ToolCallGrammar.For(forced),
         };
 
         var output = new StringBuilder();

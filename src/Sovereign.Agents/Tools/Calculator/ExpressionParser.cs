@@ -184,7 +184,7 @@ public static class ExpressionParser
                 throw Error($"'{literal}' is not a number");
             }
             SkipSpaces();
-            if (!AtEnd && (char.IsAsciiLetter(Current) || Current == '(')) throw Error($"expected an operator after {literal} but found '{Current}'");
+            if (!AtEnd && (char.IsAsciiLetterOrDigit(Current) || Current == '(' || Current == '.')) throw Error($"expected an operator after {literal} but found '{Current}'");
             return value;
         }
 
