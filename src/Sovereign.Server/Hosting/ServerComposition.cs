@@ -9,7 +9,9 @@ using Sovereign.Core.Options;
 using Sovereign.Inference.Embeddings;
 using Sovereign.Inference.Hosting;
 using Sovereign.Models.Store;
+using Sovereign.Agents;
 using Sovereign.Server.Admin;
+using Sovereign.Server.Agents;
 using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
@@ -55,6 +57,7 @@ internal static class ServerComposition
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
         services.AddKnowledge();
+        services.AddSovereignAgents();
         return services;
     }
 
@@ -85,6 +88,7 @@ internal static class ServerComposition
         app.MapMirrorApi();
         app.MapTenancyApi();
         app.MapKnowledgeApi();
+        app.MapAgentsApi();
         return app;
     }
 }

@@ -1,0 +1,50 @@
+using Sovereign.Data;
+
+namespace Sovereign.Agents.Storage;
+
+/// <summary>The "agents" schema module: agent definitions, their runs and each run's trace. Every row carries its tenant.</summary>
+public static class AgentsSchema
+{
+    public static readonly SchemaModule Module = new("agents",
+    [
+        """
+        CREATE TABLE agents (
+            id          TEXT PRIMARY KEY,
+            tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+            name        TEXT NOT NULL,
+            definition  TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        CREATE INDEX ix_agents_tenant ON agents (tenant_id, created_at);
+
+        CREATE TABLE agent_runs (
+            id                 TEXT PRIMARY KEY,
+            tenant_id          TEXT NOT NULL REFERENCES tenants (id),
+            agent_id           TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+            status             TEXT NOT NULL,
+            stop_reason        TEXT,
+            input              TEXT NOT NULL,
+            answer             TEXT,
+            error              TEXT,
+            definition         TEXT NOT NULL,
+            steps              INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+            completion_tokens  INTEGER NOT NULL DEFAULT 0,
+            tool_ms            INTEGER NOT NULL DEFAULT 0,
+            started_at         INTEGER NOT NULL,
+            finished_at        INTEGER
+        );
+        CREATE INDEX ix_agent_runs_agent ON agent_runs (tenant_id, agent_id, started_at);
+
+        CREATE TABLE agent_run_steps (
+            run_id     TEXT NOT NULL REFERENCES agent_runs (id) ON DELETE CASCADE,
+            seq        INTEGER NOT NULL,
+            tenant_id  TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            data       TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        );
+        """,
+    ], Order: 200);
+}
