@@ -20,7 +20,10 @@ public sealed record AppDefinition
     /// <summary>The system prompt: who the assistant is, what it does and does not do.</summary>
     public required string Instructions { get; init; }
     public AppKnowledge? Knowledge { get; init; }
-    /// <summary>Tool names from the tool registry (built-in tools or MCP tools) the app may call.</summary>
+    /// <summary>
+    /// Tools the app may call: built-in ones by name (calculator, date_time, http_request, knowledge_search) and MCP
+    /// tools as <c>mcp:&lt;server&gt;</c> or <c>mcp:&lt;server&gt;/&lt;tool&gt;</c>.
+    /// </summary>
     public IReadOnlyList<string> Tools { get; init; } = [];
     public AppSampling? Sampling { get; init; }
     public IReadOnlyList<string> StarterQuestions { get; init; } = [];

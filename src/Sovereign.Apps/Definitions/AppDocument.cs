@@ -91,11 +91,22 @@ public static class AppDocument
             $"The app definition does not follow the schema (GET /v1/apps/schema): {string.Join("; ", problems)}.",
             problems[0].Path.TrimStart('/').Replace('/', '.'), "invalid_app");
 
-    private static string Describe(string keyword, string message, string path) => keyword switch
+    // The validator's words, made specific where they would otherwise say only "does not match a pattern".
+    private static string Describe(string keyword, string message, string path)
     {
-        "additionalProperties" => $"unknown field '{path.Split('/').Last()}'",
-        _ => message.TrimEnd('.'),
-    };
+        if (keyword is "additionalProperties" or "false" || message.Contains("false schema", StringComparison.Ordinal))
+            return $"unknown field '{path.Split('/').Last()}'";
+        if (keyword != "pattern") return message.TrimEnd('.');
+        var field = path.Split('/', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        return field switch
+        {
+            "id" => "must be 2 to 63 lower-case letters, digits or '-', starting with a letter or digit",
+            "model" => "must be a model name, name[:tag]",
+            "tools" => "must be a built-in tool name (calculator, date_time, http_request, knowledge_search) or mcp:<server>[/<tool>]",
+            "languages" or "translations" => "must be a language code such as en, fa or ar",
+            _ => message.TrimEnd('.'),
+        };
+    }
 
     // YAML 1.2's core schema: plain scalars may be null, booleans or numbers; quoted ones are always strings.
     private static JsonNode? ParseYaml(string text)

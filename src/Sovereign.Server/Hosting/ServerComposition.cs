@@ -9,6 +9,7 @@ using Sovereign.Core.Options;
 using Sovereign.Inference.Hosting;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
+using Sovereign.Server.Apps;
 using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
@@ -49,6 +50,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddSovereignAppsApi();
         return services;
     }
 
@@ -75,6 +77,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapAppsApi();
         return app;
     }
 }
