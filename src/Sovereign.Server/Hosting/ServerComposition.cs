@@ -12,6 +12,7 @@ using Sovereign.Models.Store;
 using Sovereign.Agents;
 using Sovereign.Server.Admin;
 using Sovereign.Server.Agents;
+using Sovereign.Server.Apps;
 using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
@@ -58,6 +59,7 @@ internal static class ServerComposition
         services.AddSingleton<CompletionsHandler>();
         services.AddKnowledge();
         services.AddSovereignAgents();
+        services.AddSovereignAppsApi();
         return services;
     }
 
@@ -89,6 +91,7 @@ internal static class ServerComposition
         app.MapTenancyApi();
         app.MapKnowledgeApi();
         app.MapAgentsApi();
+        app.MapAppsApi();
         return app;
     }
 }

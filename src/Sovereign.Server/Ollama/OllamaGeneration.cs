@@ -7,6 +7,7 @@ using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
 using Sovereign.Models.Store;
+using Sovereign.Server.Apps;
 using Sovereign.Server.OpenAi;
 
 namespace Sovereign.Server.Ollama;
@@ -20,7 +21,7 @@ namespace Sovereign.Server.Ollama;
 /// </summary>
 internal sealed partial class OllamaGenerationHandler(
     IInferenceService inference, IModelStore store, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
-    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter)
+    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
 
@@ -84,6 +85,7 @@ internal sealed partial class OllamaGenerationHandler(
     {
         var received = time.GetTimestamp();
         var body = await JsonBody.ReadAsync(context.Request, OllamaJson.Context.OllamaChatRequest);
+        var app = await apps.ApplyAsync(body, context.RequestAborted); // model "app:<id>": the app's model, prompt, defaults
 
         // :: Step 1: check everything.
         var limits = options.Value.Limits;
@@ -125,7 +127,7 @@ internal sealed partial class OllamaGenerationHandler(
             Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace))
-            logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));
+            logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
         await RespondAsync(context, request, new ChatShape(model, catalog), stream, settings, received);
     }
 

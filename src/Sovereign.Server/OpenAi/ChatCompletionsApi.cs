@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Server.Apps;
 using Sovereign.Server.Knowledge;
 
 namespace Sovereign.Server.OpenAi;
@@ -26,7 +27,7 @@ internal static class ChatCompletionsApi
 /// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
 /// answers. Thread-safe.
 /// </summary>
-internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger)
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
@@ -34,6 +35,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
     {
         // :: Step 1: parse (bad JSON → 400 saying where).
         var body = await JsonBody.ReadAsync(context.Request, ServerJsonContext.Default.ChatCompletionRequest);
+        var app = await apps.ApplyAsync(body, context.RequestAborted); // model "app:<id>": the app's model, prompt, defaults
 
         // :: Step 2: check everything, reporting every problem at once.
         var limits = options.Value.Limits;
@@ -73,7 +75,8 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace))
-            logger.ChatPromptText(request.Id, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}")));
+            logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("
+", messages.Select(m => $"{m.Role}: {m.Content}"))));
         await responder.RespondAsync(context, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
     }
 

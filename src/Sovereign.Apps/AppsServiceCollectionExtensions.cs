@@ -1,0 +1,25 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sovereign.Apps.Conversations;
+using Sovereign.Apps.Publishing;
+using Sovereign.Apps.Store;
+
+namespace Sovereign.Apps;
+
+public static class AppsServiceCollectionExtensions
+{
+    /// <summary>
+    /// The "apps" schema module, the app and conversation stores, the publisher and its model check. Areas that own
+    /// other things an app can name (knowledge bases, tools) register their own <see cref="IAppReferenceCheck"/>.
+    /// </summary>
+    public static IServiceCollection AddSovereignApps(this IServiceCollection services)
+    {
+        services.AddSingleton(AppsSchema.Module);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IAppStore, SqliteAppStore>();
+        services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
+        services.AddSingleton<IAppReferenceCheck, ModelReferenceCheck>();
+        services.TryAddSingleton<AppPublisher>();
+        return services;
+    }
+}
