@@ -16,6 +16,7 @@ using Sovereign.Server.Health;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
+using Sovereign.Server.WebUi;
 
 namespace Sovereign.Server.Hosting;
 
@@ -49,6 +50,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddWebUi();
         return services;
     }
 
@@ -75,6 +77,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapWebUi();
         return app;
     }
 }
