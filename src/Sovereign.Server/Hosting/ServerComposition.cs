@@ -22,6 +22,7 @@ using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
 using Sovereign.Server.Tenancy;
+using Sovereign.Server.WebUi;
 
 namespace Sovereign.Server.Hosting;
 
@@ -60,6 +61,7 @@ internal static class ServerComposition
         services.AddKnowledge();
         services.AddSovereignAgents();
         services.AddSovereignAppsApi();
+        services.AddWebUi();
         return services;
     }
 
@@ -92,6 +94,7 @@ internal static class ServerComposition
         app.MapKnowledgeApi();
         app.MapAgentsApi();
         app.MapAppsApi();
+        app.MapWebUi();
         return app;
     }
 }

@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Sovereign.Web;
+using Sovereign.Web.Access;
+
+namespace Sovereign.Server.WebUi;
+
+/// <summary>
+/// Hosts the web interface (<c>Sovereign.Web</c>) in this server: its components and pages, and the adapters that
+/// give it the server's key store and facts. Browser pages live outside <c>/v1</c>, <c>/v2</c>, <c>/api</c> and
+/// <c>/admin</c>, so the API's bearer-key authentication never sees them; they sign in with their own cookie.
+/// </summary>
+internal static class WebUiComposition
+{
+    public static IServiceCollection AddWebUi(this IServiceCollection services)
+    {
+        services.AddSovereignWeb();
+        services.AddSovereignWebMetering();
+        services.AddSingleton<WebKeyAccess>();
+        services.AddSingleton<IWebSignIn>(sp => sp.GetRequiredService<WebKeyAccess>());
+        services.AddSingleton<IKeyAdministration>(sp => sp.GetRequiredService<WebKeyAccess>());
+        services.AddSingleton<IServerFacts, WebServerFacts>();
+        return services;
+    }
+
+    public static WebApplication MapWebUi(this WebApplication app) => app.MapSovereignWeb();
+}

@@ -1,0 +1,93 @@
+using Microsoft.Playwright;
+
+namespace Sovereign.Web.Tests.Browser;
+
+[Collection(WebUiCollection.Name)]
+public sealed class LanguageAndPagesTests(WebUiServer server)
+{
+    private static readonly string[] SignedInPages = ["", "manage/models", "manage/keys", "manage/health"];
+
+    [Fact]
+    public async Task Switching_to_Persian_makes_the_page_right_to_left_in_Persian_and_back()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "ltr");
+
+        await page.Locator("#lang-fa").ClickAsync();
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "rtl");
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "fa");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("گفتگو");
+
+        // The choice sticks across pages, and numbers use Persian digits.
+        await page.GotoAsync("manage/models");
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "rtl");
+        Assert.Matches("[۰-۹]", await page.Locator("#models-table tbody").InnerTextAsync());
+
+        await page.Locator("#lang-en").ClickAsync();
+        await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "ltr");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Models");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Every_page_in_both_languages_loads_with_no_request_to_another_host_labelled_controls_and_a_screenshot()
+    {
+        Directory.CreateDirectory(WebUiServer.Artifacts);
+        foreach (var (culture, width) in new[] { ("en", 1280), ("fa", 1280), ("en", 390), ("fa", 390) })
+        {
+            var page = await server.NewPageAsync(width: width, height: width < 600 ? 844 : 900);
+            var suffix = width < 600 ? $"{culture}-phone" : culture;
+            await page.GotoAsync($"culture?name={culture}&redirect=/signin");
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", culture == "fa" ? "rtl" : "ltr");
+            await CheckPageAsync(page, "signin", suffix);
+
+            await page.Locator("#api-key").FillAsync(WebUiServer.AdminKey);
+            await page.Locator("#signin-key-submit").ClickAsync();
+            await page.WaitForURLAsync(url => !url.Contains("/signin", StringComparison.Ordinal));
+            foreach (var path in SignedInPages)
+            {
+                await page.GotoAsync(path);
+                await WebUiServer.WaitInteractiveAsync(page);
+                await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+                await CheckPageAsync(page, path.Length == 0 ? "chat" : path.Replace('/', '-'), suffix);
+            }
+            await page.Context.CloseAsync();
+        }
+
+        Assert.NotEmpty(server.Requests);
+        Assert.Empty(server.Outside);
+    }
+
+    [Fact]
+    public async Task The_first_Tab_reaches_the_skip_link_and_it_moves_focus_to_the_content()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await WebUiServer.WaitInteractiveAsync(page);
+        await page.Keyboard.PressAsync("Tab");
+        Assert.Equal("skip-link", await page.EvaluateAsync<string>("document.activeElement.className"));
+        await page.Keyboard.PressAsync("Enter");
+        Assert.Equal("main", await page.EvaluateAsync<string>("document.activeElement.id"));
+        await page.Context.CloseAsync();
+    }
+
+    private static async Task CheckPageAsync(IPage page, string name, string suffix)
+    {
+        // Every form control has a name a screen reader can say: a <label>, aria-label or aria-labelledby.
+        var unlabelled = await page.EvaluateAsync<string[]>("""
+            () => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+                .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+                             && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+                .map(e => e.outerHTML.slice(0, 120))
+            """);
+        Assert.True(unlabelled.Length == 0, $"{name}: unlabelled controls: {string.Join(" | ", unlabelled)}");
+
+        // Nothing wider than the screen, so a phone reads it without scrolling sideways (tables scroll in their own box).
+        var overflow = await page.EvaluateAsync<bool>("document.documentElement.scrollWidth > window.innerWidth + 1");
+        Assert.False(overflow, $"{name} ({suffix}) is wider than the window");
+
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(WebUiServer.Artifacts, $"{name}-{suffix}.png"), FullPage = true });
+    }
+}

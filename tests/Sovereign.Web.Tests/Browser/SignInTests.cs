@@ -1,0 +1,49 @@
+using Microsoft.Playwright;
+
+namespace Sovereign.Web.Tests.Browser;
+
+[Collection(WebUiCollection.Name)]
+public sealed class SignInTests(WebUiServer server)
+{
+    [Fact]
+    public async Task A_page_that_needs_sign_in_sends_the_browser_to_the_sign_in_form_and_back_after_it()
+    {
+        var page = await server.NewPageAsync();
+        await page.GotoAsync("manage/keys");
+        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
+
+        await page.Locator("#api-key").FillAsync(WebUiServer.AdminKey);
+        await page.Locator("#signin-key-submit").ClickAsync();
+
+        await page.WaitForURLAsync("**/manage/keys");
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("API keys");
+        await Assertions.Expect(page.Locator("nav.main-nav")).ToContainTextAsync("Models");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task An_unknown_key_is_refused_with_a_message_and_no_session()
+    {
+        var page = await server.NewPageAsync();
+        await page.GotoAsync("signin");
+        await page.Locator("#api-key").FillAsync("sov-not-a-real-key-000000000000000000000000");
+        await page.Locator("#signin-key-submit").ClickAsync();
+
+        await Assertions.Expect(page.Locator("#signin-error")).ToBeVisibleAsync();
+        await page.GotoAsync("");
+        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Signing_out_ends_the_session()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await page.Locator("#sign-out").ClickAsync();
+        await page.WaitForURLAsync("**/signin");
+        await page.GotoAsync("");
+        Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+}
