@@ -75,8 +75,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             Grammar = grammar,
         };
         if (logger.IsEnabled(LogLevel.Trace))
-            logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("
-", messages.Select(m => $"{m.Role}: {m.Content}"))));
+            logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
         await responder.RespondAsync(context, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
     }
 
