@@ -31,6 +31,10 @@ internal sealed class EngineRequest
     public SamplingParameters Sampling { get; }
     public bool IgnoreEos { get; }
     public Channel<GenerationEvent> Output { get; }
+
+    /// <summary>The tenant the request is for, and its share under load (<see cref="FairQueue"/>).</summary>
+    public string TenantId { get; init; } = "default";
+    public int TenantWeight { get; init; } = 1;
     public CancellationTokenRegistration Registration { get; set; }
 
     public bool IsCancelled => Volatile.Read(ref _cancelled) != 0;
@@ -42,6 +46,8 @@ internal sealed class EngineRequest
 
     /// <summary>The slot (= sequence id) while admitted; -1 while waiting or after release.</summary>
     public int Slot = -1;
+    /// <summary>Its fair-queuing finish tag, given when the loop takes it from the queue.</summary>
+    public double FinishTag;
     /// <summary>Tokens of this sequence in the KV cache; the position of the next token decoded.</summary>
     public int Past;
     /// <summary>Prompt tokens already decoded.</summary>

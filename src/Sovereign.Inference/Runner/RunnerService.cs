@@ -68,6 +68,8 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             MaxTokens = r.MaxTokens > 0 ? r.MaxTokens : null,
             Stop = r.Stop.ToList(),
             IgnoreEos = r.IgnoreEos,
+            TenantId = r.TenantId.Length > 0 ? r.TenantId : null,
+            TenantWeight = Math.Max(1, r.TenantWeight),
             Sampling = new SamplingParameters
             {
                 Temperature = s.Temperature,
@@ -123,6 +125,8 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             MaxTokens = r.MaxTokens ?? 0,
             Sampling = sampling,
             IgnoreEos = r.IgnoreEos,
+            TenantId = r.TenantId ?? "",
+            TenantWeight = r.TenantWeight,
         };
         proto.Stop.AddRange(r.Stop);
         if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content }));
