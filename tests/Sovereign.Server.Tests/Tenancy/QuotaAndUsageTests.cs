@@ -172,7 +172,6 @@ public class QuotaAndUsageTests
         foreach (var r in records)
         {
             Assert.StartsWith("stories", r!["model"]!.GetValue<string>(), StringComparison.Ordinal); // as each API names it
-
             Assert.Equal("app_triage", r["app_id"]!.GetValue<string>());
             Assert.Equal(7, r["prompt_tokens"]!.GetValue<int>());
             Assert.Equal(2, r["completion_tokens"]!.GetValue<int>());
