@@ -24,6 +24,14 @@ internal sealed class ServerClient : IDisposable
         return await ReadAsync(response, ct);
     }
 
+    /// <summary>GETs a non-JSON body (e.g. CSV); an error status throws as for JSON.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(path, ct);
+        if (!response.IsSuccessStatusCode) await ReadAsync(response, ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     public async Task<JsonNode> PostAsync(string path, object body, CancellationToken ct)
     {
         using var response = await _http.PostAsJsonAsync(path, body, ct);

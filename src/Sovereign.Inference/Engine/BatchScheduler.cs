@@ -13,8 +13,13 @@ internal readonly record struct PlannedWork(int Slot, int PromptTokens)
     public bool IsDecode => PromptTokens == 0;
 }
 
+/// <summary>A request waiting for a slot, as the scheduler sees it.</summary>
+/// <param name="PromptTokens">Its prompt length (at least 1).</param>
+/// <param name="FinishTag">Its virtual finish time from <see cref="FairQueue.Tag"/>: lower is admitted first.</param>
+internal readonly record struct WaitingRequest(int PromptTokens, double FinishTag);
+
 /// <summary>A waiting request that gets a slot this step.</summary>
-/// <param name="WaitingIndex">Its index in the waiting list the plan was made from (always a prefix of it).</param>
+/// <param name="WaitingIndex">Its index in the waiting list the plan was made from (in finish-tag order, not always a prefix).</param>
 /// <param name="Slot">The free slot it takes.</param>
 internal readonly record struct Admission(int WaitingIndex, int Slot);
 
@@ -34,7 +39,7 @@ internal sealed class StepPlan
     /// <summary>Moves to carry out first, in order. <see cref="Work"/> and <see cref="Admissions"/> use the slots after them.</summary>
     public IReadOnlyList<SlotMove> Moves => MoveList;
 
-    /// <summary>Waiting requests admitted this step, in arrival order; their first chunk is in <see cref="Work"/>.</summary>
+    /// <summary>Waiting requests admitted this step, in admission (finish-tag) order; their first chunk is in <see cref="Work"/>.</summary>
     public IReadOnlyList<Admission> Admissions => AdmissionList;
 
     /// <summary>Work in priority order: decode tokens of running sequences first, then prompt chunks, oldest first.</summary>
@@ -64,8 +69,10 @@ internal sealed class StepPlan
 /// <item>Every generating sequence gets exactly one decode token. These never wait and do not count against the budget.</item>
 /// <item>Sequences that are still prefilling get prompt tokens oldest first, each as many as it still needs, until the
 /// prefill budget (<c>PrefillChunk</c> tokens per step over all sequences) is spent.</item>
-/// <item>Waiting requests are admitted in arrival order (no overtaking) into the lowest free slots while there is a free
-/// slot and budget left; each takes its first chunk from what is left of the budget.</item>
+/// <item>Waiting requests are admitted in order of their fair-queuing finish tag (<see cref="FairQueue"/>; ties in arrival
+/// order) into the lowest free slots while there is a free slot and budget left; each takes its first chunk from what is
+/// left of the budget. Within one tenant tags rise with arrival, so a tenant's own requests never overtake each other;
+/// across tenants a newcomer is not stuck behind another tenant's backlog.</item>
 /// <item>Occupied slots are kept contiguous from 0: while a free slot lies below an occupied one, the highest occupied
 /// sequence moves down into the lowest free slot. (llama.cpp decodes sequences with consecutive ids in one micro-batch;
 /// a gap splits the step into several passes over the weights.)</item>
@@ -77,6 +84,8 @@ internal sealed class BatchScheduler
 {
     private readonly StepPlan _plan = new();
     private readonly List<int> _free = [];
+    private readonly List<int> _order = [];
+    private int[] _asPrefix = new int[16];
     private int[] _slotAfterMove = new int[16];
     private bool[] _occupied = new bool[16];
 
@@ -89,11 +98,39 @@ internal sealed class BatchScheduler
     /// <summary>Most prompt tokens per step, over all sequences together.</summary>
     public int PrefillBudget { get; }
 
-    /// <param name="running">Sequences that hold a slot, oldest admission first.</param>
+    /// <summary>Plans with every waiting request of one tenant: admission in arrival order.</summary>
     /// <param name="waitingPromptTokens">Prompt lengths of the waiting requests, in arrival order (each at least 1).</param>
+    public StepPlan Plan(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots)
+    {
+        if (_asPrefix.Length < waitingPromptTokens.Length)
+            _asPrefix = new int[Math.Max(waitingPromptTokens.Length, _asPrefix.Length * 2)];
+        _order.Clear();
+        for (var i = 0; i < waitingPromptTokens.Length; i++)
+            _order.Add(i);
+        return PlanInOrder(running, waitingPromptTokens, freeSlots);
+    }
+
+    /// <param name="running">Sequences that hold a slot, oldest admission first.</param>
+    /// <param name="waiting">The waiting requests, in arrival order.</param>
     /// <param name="freeSlots">Free slots, in any order; the lowest are handed out first.</param>
     /// <returns>The plan, valid until the next call.</returns>
-    public StepPlan Plan(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots)
+    public StepPlan PlanFair(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<WaitingRequest> waiting, ReadOnlySpan<int> freeSlots)
+    {
+        if (_asPrefix.Length < waiting.Length)
+            _asPrefix = new int[Math.Max(waiting.Length, _asPrefix.Length * 2)];
+        _order.Clear();
+        for (var i = 0; i < waiting.Length; i++)
+        {
+            _order.Add(i);
+            _asPrefix[i] = waiting[i].PromptTokens;
+        }
+        // Only as many as can be admitted matter; a full sort of a long queue each step is still cheap (≤ QueueLimit).
+        var tags = waiting.ToArray();
+        _order.Sort((a, b) => tags[a].FinishTag != tags[b].FinishTag ? tags[a].FinishTag.CompareTo(tags[b].FinishTag) : a.CompareTo(b));
+        return PlanInOrder(running, _asPrefix.AsSpan(0, waiting.Length), freeSlots);
+    }
+
+    private StepPlan PlanInOrder(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots)
     {
         var plan = _plan;
         plan.Clear();
@@ -124,12 +161,13 @@ internal sealed class BatchScheduler
             }
         }
 
-        // :: Step 3: admit waiting requests into the lowest free slots while budget is left.
+        // :: Step 3: admit waiting requests, in fair order, into the lowest free slots while budget is left.
         var admit = Math.Min(waitingPromptTokens.Length, _free.Count);
         for (var i = 0; i < admit && budget > 0; i++)
         {
-            var take = Math.Min(Math.Max(waitingPromptTokens[i], 1), budget);
-            plan.AdmissionList.Add(new Admission(i, _free[i]));
+            var index = _order[i];
+            var take = Math.Min(Math.Max(waitingPromptTokens[index], 1), budget);
+            plan.AdmissionList.Add(new Admission(index, _free[i]));
             plan.WorkList.Add(new PlannedWork(_free[i], take));
             budget -= take;
         }
@@ -181,4 +219,40 @@ internal sealed class BatchScheduler
                 work[i] = work[i] with { Slot = _slotAfterMove[work[i].Slot] };
         }
     }
+}
+
+/// <summary>
+/// Weighted fair queuing by tenant for admission, as self-clocked fair queuing (Golestani, 1994): each request gets a
+/// finish tag <c>max(V, last tag of its tenant) + cost / weight</c>, where V is the tag of the request admitted most
+/// recently; the scheduler admits the lowest tag first. A tenant that floods the queue only pushes its own tags up, so
+/// another tenant's request is admitted after at most about one request per other backlogged tenant, not after the
+/// whole backlog; a tenant with weight 2 gets twice the share of one with weight 1 while both wait. Not thread-safe;
+/// used only by the engine loop (and tests).
+/// </summary>
+internal sealed class FairQueue
+{
+    private const int PruneAbove = 1024;
+    private readonly Dictionary<string, double> _lastTag = new(StringComparer.Ordinal);
+
+    /// <summary>V: the tag of the request admitted most recently.</summary>
+    public double VirtualTime { get; private set; }
+
+    /// <summary>Tags a request on arrival.</summary>
+    /// <param name="cost">Its work (prompt plus most completion tokens); at least 1.</param>
+    public double Tag(string tenant, int weight, int cost)
+    {
+        if (_lastTag.Count > PruneAbove)
+        {
+            // Tenants with nothing waiting carry no state that matters: their next tag starts from V anyway.
+            foreach (var idle in _lastTag.Where(kv => kv.Value <= VirtualTime).Select(kv => kv.Key).ToList())
+                _lastTag.Remove(idle);
+        }
+        var start = Math.Max(VirtualTime, _lastTag.GetValueOrDefault(tenant));
+        var tag = start + (double)Math.Max(cost, 1) / Math.Max(weight, 1);
+        _lastTag[tenant] = tag;
+        return tag;
+    }
+
+    /// <summary>A request with <paramref name="tag"/> was admitted: the virtual clock moves to it.</summary>
+    public void Admitted(double tag) => VirtualTime = Math.Max(VirtualTime, tag);
 }

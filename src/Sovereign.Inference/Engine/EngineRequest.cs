@@ -37,6 +37,10 @@ internal sealed class EngineRequest
     public string? Grammar { get; }
     public string GrammarRoot { get; }
     public Channel<GenerationEvent> Output { get; }
+
+    /// <summary>The tenant the request is for, and its share under load (<see cref="FairQueue"/>).</summary>
+    public string TenantId { get; init; } = "default";
+    public int TenantWeight { get; init; } = 1;
     public CancellationTokenRegistration Registration { get; set; }
 
     public bool IsCancelled => Volatile.Read(ref _cancelled) != 0;
@@ -48,6 +52,8 @@ internal sealed class EngineRequest
 
     /// <summary>The slot (= sequence id) while admitted; -1 while waiting or after release.</summary>
     public int Slot = -1;
+    /// <summary>Its fair-queuing finish tag, given when the loop takes it from the queue.</summary>
+    public double FinishTag;
     /// <summary>Tokens of this sequence in the KV cache; the position of the next token decoded.</summary>
     public int Past;
     /// <summary>Prompt tokens already decoded.</summary>

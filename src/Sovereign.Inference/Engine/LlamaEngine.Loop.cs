@@ -13,19 +13,21 @@ public sealed partial class LlamaEngine
     private readonly AutoResetEvent _wake = new(false);
     private readonly Thread _thread;
     private readonly BatchScheduler _scheduler;
+    private readonly FairQueue _fairQueue = new();
+    private readonly List<EngineRequest> _admitting = [];
     private readonly LLamaBatch _batch = new();
 
     // Slot i holds the request decoding as llama.cpp sequence i.
     private readonly EngineRequest?[] _slots;
     // Admitted requests, oldest first (the scheduler's priority order).
     private readonly List<EngineRequest> _admitted = [];
-    // Accepted requests waiting for a slot, in arrival order.
+    // Accepted requests waiting for a slot, in arrival order (admitted in fair-queuing order).
     private readonly List<EngineRequest> _waiting = [];
     private readonly List<EngineRequest> _finished = [];
     private readonly List<PlannedWork> _batchWork = [];
     private readonly ActiveSequence[] _runningView;
     private readonly int[] _freeSlotView;
-    private int[] _waitingView = new int[16];
+    private WaitingRequest[] _waitingView = new WaitingRequest[16];
     private byte[] _piece = new byte[64];
 
     private volatile bool _stopping;
@@ -104,9 +106,14 @@ public sealed partial class LlamaEngine
         while (_incoming.Reader.TryRead(out var incoming))
         {
             if (incoming.IsCancelled)
+            {
                 Drop(incoming);
+            }
             else
+            {
+                incoming.FinishTag = _fairQueue.Tag(incoming.TenantId, incoming.TenantWeight, incoming.Prompt.Length + incoming.MaxCompletion);
                 _waiting.Add(incoming);
+            }
         }
         if (_admitted.Count == 0 && _waiting.Count == 0)
             return false;
@@ -122,20 +129,24 @@ public sealed partial class LlamaEngine
                 _freeSlotView[free++] = s;
         }
         if (_waitingView.Length < _waiting.Count)
-            _waitingView = new int[Math.Max(_waiting.Count, _waitingView.Length * 2)];
+            _waitingView = new WaitingRequest[Math.Max(_waiting.Count, _waitingView.Length * 2)];
         for (var i = 0; i < _waiting.Count; i++)
-            _waitingView[i] = _waiting[i].Prompt.Length;
-        var plan = _scheduler.Plan(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free));
+            _waitingView[i] = new WaitingRequest(_waiting[i].Prompt.Length, _waiting[i].FinishTag);
+        var plan = _scheduler.PlanFair(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free));
 
         // :: Step 4: move sequences down into gaps (the plan keeps occupied slots contiguous), then admit.
         foreach (var m in plan.Moves)
             MoveSequence(m.From, m.To);
-        // Admissions are always a prefix of the waiting list (arrival order, no overtaking).
+        // Admissions follow finish tags, so they may come from anywhere in the waiting list: take them out first.
+        _admitting.Clear();
         foreach (var a in plan.Admissions)
+            _admitting.Add(_waiting[a.WaitingIndex]);
+        foreach (var r in _admitting)
+            _waiting.Remove(r);
+        for (var i = 0; i < _admitting.Count; i++)
         {
-            var next = _waiting[0];
-            _waiting.RemoveAt(0);
-            Admit(next, a.Slot);
+            _fairQueue.Admitted(_admitting[i].FinishTag);
+            Admit(_admitting[i], plan.Admissions[i].Slot);
         }
         if (plan.IsEmpty)
             return true;

@@ -303,7 +303,11 @@ public sealed partial class LlamaEngine : IDisposable
         }
 
         // :: Step 5: hand it to the loop.
-        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos, request.Grammar, grammarRoot);
+        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos, request.Grammar, grammarRoot)
+        {
+            TenantId = string.IsNullOrEmpty(request.TenantId) ? "default" : request.TenantId,
+            TenantWeight = Math.Max(1, request.TenantWeight),
+        };
         if (cancellationToken.CanBeCanceled)
         {
             item.Registration = cancellationToken.UnsafeRegister(static state =>

@@ -70,6 +70,8 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             IgnoreEos = r.IgnoreEos,
             Grammar = r.Grammar.Length > 0 ? r.Grammar : null,
             GrammarRoot = r.GrammarRoot.Length > 0 ? r.GrammarRoot : null,
+            TenantId = r.TenantId.Length > 0 ? r.TenantId : null,
+            TenantWeight = Math.Max(1, r.TenantWeight),
             Sampling = new SamplingParameters
             {
                 Temperature = s.Temperature,
@@ -127,6 +129,8 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             IgnoreEos = r.IgnoreEos,
             Grammar = r.Grammar ?? "",
             GrammarRoot = r.GrammarRoot ?? "",
+            TenantId = r.TenantId ?? "",
+            TenantWeight = r.TenantWeight,
         };
         proto.Stop.AddRange(r.Stop);
         if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content, ContentIsMarkup = m.ContentIsMarkup }));

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Data.Sqlite;
+using Sovereign.Server.Tenancy;
+using Sovereign.Server.Tests.Infrastructure;
+
+namespace Sovereign.Server.Tests.Tenancy;
+
+/// <summary>The audit chain: admin actions are recorded, and altering or deleting a record in the database is found.</summary>
+public class AuditLogTests
+{
+    private static async Task<TestHost> StartWithActionsAsync()
+    {
+        var host = await TestHost.StartAsync();
+        var admin = host.AdminClient();
+        for (var i = 0; i < 3; i++)
+            (await admin.PostAsJsonAsync("admin/keys", new { name = $"k{i}", scope = "inference" })).Dispose();
+        (await admin.PostAsJsonAsync("admin/users", new { username = "nurse", role = "member", password = "nurse-password" })).Dispose();
+        return host;
+    }
+
+    private static async Task TamperAsync(TestHost host, string sql)
+    {
+        // As someone with the file would: the triggers are no obstacle to them.
+        SqliteConnection.ClearAllPools();
+        await using var db = new SqliteConnection($"Data Source={host.Paths.Database};Pooling=False");
+        await db.OpenAsync();
+        await using var command = db.CreateCommand();
+        command.CommandText = "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; " + sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static AuditVerification Verify(TestHost host)
+    {
+        using var db = new SqliteConnection($"Data Source={host.Paths.Database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        return AuditChain.Verify(db);
+    }
+
+    [Fact]
+    public async Task Admin_actions_are_recorded_with_their_actor_and_the_chain_verifies()
+    {
+        await using var host = await StartWithActionsAsync();
+
+        var (status, body) = await host.AdminClient().GetJsonAsync("admin/audit");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var records = body["data"]!.AsArray();
+        Assert.Equal(["key.created", "key.created", "key.created", "user.created"], records.Select(r => r!["action"]!.GetValue<string>()));
+        Assert.All(records, r => Assert.StartsWith("key:key_", r!["actor"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.Equal([1L, 2, 3, 4], records.Select(r => r!["seq"]!.GetValue<long>()));
+
+        var (_, verify) = await host.AdminClient().GetJsonAsync("admin/audit/verify");
+        Assert.True(verify["intact"]!.GetValue<bool>());
+        Assert.Equal(4, verify["records"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task The_table_refuses_updates_and_deletes()
+    {
+        await using var host = await StartWithActionsAsync();
+        await using var db = new SqliteConnection($"Data Source={host.Paths.Database};Pooling=False");
+        await db.OpenAsync();
+        await using var command = db.CreateCommand();
+        command.CommandText = "DELETE FROM audit_log WHERE seq = 1";
+        var e = await Assert.ThrowsAsync<SqliteException>(() => command.ExecuteNonQueryAsync());
+        Assert.Contains("append-only", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 2", 2L, "record 2 was altered")]
+    [InlineData("UPDATE audit_log SET actor = 'key:someone_else' WHERE seq = 3", 3L, "record 3 was altered")]
+    [InlineData("DELETE FROM audit_log WHERE seq = 2", 2L, "record 2 is missing")]
+    [InlineData("DELETE FROM audit_log WHERE seq >= 3", 2L, "records after 2 are missing")]
+    [InlineData("DELETE FROM audit_log WHERE seq = 4", 3L, "records after 3 are missing")]
+    public async Task Altering_or_deleting_a_record_in_the_database_is_found_and_located(string sql, long seq, string problem)
+    {
+        await using var host = await StartWithActionsAsync();
+        Assert.True(Verify(host).Intact);
+
+        await TamperAsync(host, sql);
+
+        var result = Verify(host);
+        Assert.False(result.Intact);
+        Assert.Equal(seq, result.Seq);
+        Assert.Contains(problem, result.Problem, StringComparison.Ordinal);
+        var (_, verify) = await host.AdminClient().GetJsonAsync("admin/audit/verify");
+        Assert.False(verify["intact"]!.GetValue<bool>());
+    }
+}
