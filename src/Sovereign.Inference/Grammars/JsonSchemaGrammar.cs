@@ -48,8 +48,9 @@ public sealed class JsonSchemaGrammar
         "contentEncoding", "contentMediaType", "contentSchema",
     ];
 
-    private readonly JsonElement _document;
-    private readonly string _param;
+    private JsonElement _document;
+    private string _param;
+    private string _namePrefix = "s";
     private readonly List<(string Name, string Body)> _rules = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _refRules = new(StringComparer.Ordinal);
@@ -81,6 +82,37 @@ public sealed class JsonSchemaGrammar
             text.Append(name).Append(" ::= ").Append(body).Append('\n');
         return text.ToString();
     }
+
+    /// <summary>
+    /// One grammar for several schemas (the arguments of each tool a call may name), sharing helper rules. Each schema
+    /// gets its own rule; <paramref name="rootBody"/> receives their names in order and returns the body of
+    /// <c>root</c>, which may use any of them.
+    /// </summary>
+    /// <exception cref="SovereignException">As <see cref="Compile"/>, naming the schema's own param.</exception>
+    public static string CompileMany(IReadOnlyList<(JsonElement Schema, string Param)> schemas, Func<IReadOnlyList<string>, string> rootBody)
+    {
+        ArgumentNullException.ThrowIfNull(schemas);
+        ArgumentNullException.ThrowIfNull(rootBody);
+        var compiler = new JsonSchemaGrammar(default, "schema");
+        var names = new List<string>();
+        for (var i = 0; i < schemas.Count; i++)
+        {
+            compiler._document = schemas[i].Schema;
+            compiler._param = schemas[i].Param;
+            compiler._namePrefix = "t" + i.ToString(CultureInfo.InvariantCulture);
+            compiler._refRules.Clear();
+            var expression = compiler.Visit(schemas[i].Schema, "");
+            names.Add(compiler.Reserve(compiler._namePrefix + "-args", expression));
+        }
+        compiler._rules.Insert(0, ("root", rootBody(names)));
+        var text = new StringBuilder();
+        foreach (var (name, body) in compiler._rules)
+            text.Append(name).Append(" ::= ").Append(body).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>A GBNF string literal matching <paramref name="text"/> exactly.</summary>
+    public static string GbnfLiteral(string text) => Literal(text);
 
     private static string BuildAnyObject()
     {
@@ -592,9 +624,9 @@ public sealed class JsonSchemaGrammar
     }
 
     /// <summary>A rule name from a pointer: letters, digits and '-' only (llama.cpp's rule name characters).</summary>
-    private static string RuleName(string pointer)
+    private string RuleName(string pointer)
     {
-        var text = new StringBuilder("s");
+        var text = new StringBuilder(_namePrefix);
         foreach (var c in pointer)
         {
             if (char.IsAsciiLetterOrDigit(c))

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sovereign.Agents.ToolCalling;
+using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
 using Sovereign.Server.Apps;
@@ -41,15 +43,15 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         var limits = options.Value.Limits;
         var problems = new RequestProblems();
         if (string.IsNullOrWhiteSpace(body.Model)) problems.Missing("model");
-        var messages = MapMessages(body.Messages, problems, out var promptChars);
+        var turns = MapMessages(body.Messages, problems, out var promptChars);
+        var tools = ToolRequestMapper.Tools(body.Tools, problems);
+        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0, problems);
         var sampling = SamplingRequestMapper.Sampling(body, problems);
         var maxTokens = body.MaxCompletionTokens is not null
             ? SamplingRequestMapper.MaxTokens(body.MaxCompletionTokens, "max_completion_tokens", limits, problems)
             : SamplingRequestMapper.MaxTokens(body.MaxTokens, "max_tokens", limits, problems);
         var stop = SamplingRequestMapper.Stop(body.Stop, limits, problems);
         SamplingRequestMapper.CheckShared(body, problems);
-        if (body.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
-            problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
         var grammar = StructuredOutput.FromRawGrammar(body.Grammar, StructuredOutput.FromResponseFormat(body.ResponseFormat, problems), problems);
         if (body.Logprobs == true) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
         SamplingRequestMapper.CheckPromptLength(promptChars, "messages", limits, problems);
@@ -59,9 +61,28 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
         var manifest = responder.ResolveModel(body.Model!);
 
-        // :: Step 4: map and answer.
+        // :: Step 4: tools, in the format of the model's family; a forced call brings its own grammar.
+        ToolCallingPlan? plan = null;
+        List<ChatMessage> messages;
+        if (tools.Count > 0 || turns.Any(t => t.ToolCalls is not null || t.Role == "tool"))
+        {
+            plan = ToolCallingPlan.Create(turns, tools, toolChoice, body.ParallelToolCalls ?? true, ToolCallFormats.ForTemplate(manifest.ChatTemplateOverride));
+            messages = [.. plan.Messages];
+            if (plan.Grammar is not null)
+            {
+                if (grammar is not null)
+                    throw SovereignException.Invalid("A required or named tool call cannot be combined with response_format or grammar.", "tool_choice");
+                grammar = plan.Grammar;
+            }
+        }
+        else
+        {
+            messages = [.. turns.Select(t => new ChatMessage(t.Role, t.Content ?? ""))];
+        }
+
+        // :: Step 5: map and answer.
         var responseFormat = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference,
-            ResponseFormat.FingerprintOf(manifest.Digest));
+            ResponseFormat.FingerprintOf(manifest.Digest), plan);
         var answerFormat = await knowledgeAugmenter.AugmentAsync(knowledge, messages, responseFormat, context.RequestAborted);
         var request = new GenerationRequest
         {
@@ -83,10 +104,10 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
     /// Roles system, user, assistant, tool and developer (sent to the template as system, as OpenAI treats it);
     /// content as a string or an array of text parts (joined with newlines). Other part types are refused for now.
     /// </summary>
-    internal static List<ChatMessage> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars)
+    internal static List<ChatTurn> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars)
     {
         chars = 0;
-        var messages = new List<ChatMessage>();
+        var messages = new List<ChatTurn>();
         if (input is null)
         {
             problems.Missing("messages");
@@ -116,10 +137,11 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
                 problems.Add($"{param}.role", $"Invalid value for '{param}.role': '{message.Role}'. Supported values are: 'system', 'user', 'assistant', 'tool' and 'developer'.", "invalid_value");
                 continue;
             }
+            var calls = message.Role == "assistant" ? ToolRequestMapper.Calls(message.ToolCalls, $"{param}.tool_calls", problems) : null;
             var content = MapContent(message.Content, message.Role, param, problems);
             if (content is null) continue;
-            chars += content.Length;
-            messages.Add(new ChatMessage(message.Role == "developer" ? "system" : message.Role, content));
+            chars += content.Length + (calls?.Sum(c => c.Arguments.Length + c.Name.Length) ?? 0);
+            messages.Add(new ChatTurn(message.Role == "developer" ? "system" : message.Role, content, calls, message.ToolCallId));
         }
         return messages;
     }

@@ -137,6 +137,7 @@ internal static class GenerationStream
                         break;
                     // :: Step 3: the end, with usage when asked for, and [DONE].
                     case GenerationEvent.Finished finished:
+                        await format.FlushAsync(sse, cancellationToken);
                         await format.WriteFinishAsync(sse, finished.Reason, cancellationToken);
                         if (includeUsage) await format.WriteUsageAsync(sse, finished.Usage, cancellationToken);
                         await sse.WriteDoneAsync(cancellationToken);

@@ -60,6 +60,8 @@ internal sealed class ChatMessageInput
     public string? Role { get; set; }
     public JsonElement? Content { get; set; }
     public string? Name { get; set; }
+    public JsonElement? ToolCalls { get; set; }
+    public string? ToolCallId { get; set; }
 }
 
 internal sealed class CompletionRequest : SamplingRequestBase
@@ -85,8 +87,17 @@ internal sealed record ChatChoice(
 
 internal sealed record ChatMessageOutput(
     string Role,
-    string Content,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Refusal);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Refusal,
+    IReadOnlyList<ToolCallOutputWire>? ToolCalls = null);
+
+/// <summary>One call in a response message: <c>{"id", "type": "function", "function": {"name", "arguments"}}</c>.</summary>
+internal sealed record ToolCallOutputWire(string Id, string Type, FunctionCallWire Function);
+
+internal sealed record FunctionCallWire(string? Name, string? Arguments);
+
+/// <summary>One call in a streamed delta: its index, and the id, type and name in the first fragment only.</summary>
+internal sealed record ToolCallDeltaWire(int Index, string? Id, string? Type, FunctionCallWire Function);
 
 internal sealed record ChatCompletionChunk(
     string Id, string Object, long Created, string Model, string SystemFingerprint, IReadOnlyList<ChatChunkChoice> Choices, Usage? Usage);
@@ -98,7 +109,7 @@ internal sealed record ChatChunkChoice(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? FinishReason);
 
 /// <summary>Absent fields are omitted, so the closing chunk's delta is <c>{}</c>.</summary>
-internal sealed record ChatDelta(string? Role, string? Content);
+internal sealed record ChatDelta(string? Role, string? Content, IReadOnlyList<ToolCallDeltaWire>? ToolCalls = null);
 
 /// <summary>Both the response and each streamed chunk of /v1/completions (OpenAI uses one shape for both).</summary>
 internal sealed record TextCompletion(

@@ -171,14 +171,14 @@ public sealed class ChatCompletionsValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Tools_are_refused_rather_than_ignored()
+    public async Task A_tool_without_a_function_name_is_400_naming_it()
     {
         var (status, body) = await PostAsync("""
-            {"model":"stories","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}
+            {"model":"stories","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"description":"f"}}]}
             """);
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Http.AssertOpenAiError(body, "invalid_request_error", param: "tools");
+        Http.AssertOpenAiError(body, "invalid_request_error", param: "tools[0].function.name");
     }
 
     [Fact]
