@@ -26,7 +26,14 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True((int)json["machine"]!["cores"]! > 0);
         Assert.True((long)json["machine"]!["memory_bytes"]! > 0);
         Assert.NotEmpty(json["machine"]!["cpu_flags"]!.AsArray());
-        Assert.Equal("not_available", (string?)json["embeddings"]!["status"]);
+        var embeddings = json["embeddings"]!;
+        Assert.True((string?)embeddings["status"] == "measured", embeddings.ToJsonString());
+        Assert.Equal("all-minilm", (string?)embeddings["model"]);
+        Assert.Equal(384, (int)embeddings["dimensions"]!);
+        Assert.Equal([1, 8, 32], embeddings["levels"]!.AsArray().Select(l => (int)l!["batch_size"]!));
+        foreach (var level in embeddings["levels"]!.AsArray())
+            AssertPositive(level!["texts_per_second"], $"embeddings texts/s at batch {level["batch_size"]}");
+        AssertPositive(embeddings["batch_32_over_batch_1"], "batch_32_over_batch_1");
         Assert.Equal("not_available", (string?)json["retrieval"]!["status"]);
         Assert.Equal(4096, (int)json["settings"]!["context_size"]!);
 
