@@ -53,6 +53,12 @@ public sealed record BenchOptions
     /// <summary>Where synthetic models are written and reused. Default <c>bench/out/models</c> in the repository, else a user cache folder.</summary>
     public string? ModelCache { get; init; }
 
+    /// <summary>
+    /// The model of the embeddings workload (texts/s at batch 1, 8, 32 through /v1/embeddings). Default the built-in
+    /// all-minilm; <c>none</c> skips the workload.
+    /// </summary>
+    public string EmbeddingModel { get; init; } = "all-minilm";
+
     public static IReadOnlyList<int> DefaultConcurrency { get; } = [1, 2, 4, 8, 16];
 
     /// <summary>Every problem with these options, each naming its option; empty when valid.</summary>
@@ -80,6 +86,7 @@ public sealed record BenchOptions
         if (PromptTokens is < 1 or > 8192) errors.Add($"--prompt-tokens must be between 1 and 8192, got {PromptTokens}.");
         if (Threads is < 0 or > 1024) errors.Add($"--threads must be between 0 and 1024, got {Threads}.");
         if (ContextSize is < 256 or > 131_072) errors.Add($"--context-size must be between 256 and 131072, got {ContextSize}.");
+        if (string.IsNullOrWhiteSpace(EmbeddingModel)) errors.Add("--embedding-model: name a model, or 'none' to skip the embeddings workload.");
         if (LongPromptTokens is < 16 or > 131_072) errors.Add($"--long-prompt-tokens must be between 16 and 131072, got {LongPromptTokens}.");
         return errors;
     }

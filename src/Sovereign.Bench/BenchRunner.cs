@@ -88,7 +88,7 @@ public static class BenchRunner
         // :: Step 3: the models.
         var names = options.Models.Count > 0 ? options.Models : BenchModels.Defaults(options.Quick).Select(m => m.Name).ToArray();
         var stepsPerModel = (local ? 5 : 4) + report.Settings.Concurrency.Count;
-        progress.Begin(names.Count * stepsPerModel + 1);
+        progress.Begin(names.Count * stepsPerModel + 2);
         var clock = new BenchClock();
         foreach (var name in names)
         {
@@ -108,6 +108,11 @@ public static class BenchRunner
             report.Models.Add(model);
         }
 
+        // :: Step 3½: embeddings, on a server of their own (sovereign mode) or the target.
+        progress.Step(null, $"embeddings: texts/s at batch {string.Join(", ", EmbeddingsWorkload.BatchSizes)} ({options.EmbeddingModel})");
+        report.Embeddings = await MeasureEmbeddingsAsync(options, serverArguments, cancellationToken).ConfigureAwait(false);
+        foreach (var e in report.Embeddings.Errors) progress.Note($"embeddings: {e}");
+
         // :: Step 4: targets are in; write the files.
         progress.Step(null, "writing results");
         report.FinishedAt = DateTimeOffset.UtcNow;
@@ -117,6 +122,26 @@ public static class BenchRunner
         report.DurationSeconds = stopwatch.Elapsed.TotalSeconds;
         var files = ReportWriter.WriteAll(report, options.OutputDirectory, error => progress.Note(error));
         return new BenchRun(report, files);
+    }
+
+    private static async Task<EmbeddingsReport> MeasureEmbeddingsAsync(BenchOptions options, IReadOnlyList<string> serverArguments, CancellationToken cancellationToken)
+    {
+        if (string.Equals(options.EmbeddingModel, "none", StringComparison.OrdinalIgnoreCase))
+            return EmbeddingsReport.NotAvailable("skipped (--embedding-model none).");
+        var minimum = TimeSpan.FromSeconds(options.Quick ? 1 : 4);
+        var requests = options.Quick ? 2 : 3;
+        if (options.Target is { } target)
+            return await EmbeddingsWorkload.RunAsync(target, options.ApiKey, options.EmbeddingModel, minimum, requests, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var server = await SovereignServerProcess.StartAsync(serverArguments, cancellationToken).ConfigureAwait(false);
+            await using (server.ConfigureAwait(false))
+                return await EmbeddingsWorkload.RunAsync(server.Url, server.AdminKey, options.EmbeddingModel, minimum, requests, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return EmbeddingsReport.NotAvailable($"server: {e.Message}") with { Status = "failed" };
+        }
     }
 
     internal static IReadOnlyList<string> ServerArguments(BenchOptions options)

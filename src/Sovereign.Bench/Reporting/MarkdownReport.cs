@@ -114,8 +114,11 @@ public static class MarkdownReport
             md.AppendLine($"| {Cell(r.Name)} | {Bytes(r.SizeBytes)} | {Bytes(r.Memory?.RunnerPeakRssBytes)} | {Bytes(r.Memory?.ServerPeakRssBytes)} | {Bytes(r.Memory?.BenchProcessPeakRssBytes)} |");
         md.AppendLine();
 
+        AppendEmbeddings(md, report.Embeddings);
+
         md.AppendLine("## Not measured").AppendLine();
-        md.AppendLine($"- **Embeddings**: {report.Embeddings.Status} — {report.Embeddings.Reason}");
+        if (report.Embeddings.Status != "measured")
+            md.AppendLine($"- **Embeddings**: {report.Embeddings.Status} — {report.Embeddings.Reason}");
         md.AppendLine($"- **Retrieval and ingestion**: {report.Retrieval.Status} — {report.Retrieval.Reason}");
         if (!report.IgnoreEosAccepted) md.AppendLine("- The endpoint refused `ignore_eos`: generations may have ended before the requested length.");
         md.AppendLine();
@@ -149,6 +152,22 @@ public static class MarkdownReport
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    internal static void AppendEmbeddings(StringBuilder md, EmbeddingsReport e)
+    {
+        if (e.Status == "not_available") return;
+        md.AppendLine("## Embeddings").AppendLine();
+        md.AppendLine(Inv($"`POST /v1/embeddings` with model `{Cell(e.Model)}` ({I(e.Dimensions)} dimensions), texts of about {I(e.WordsPerText)} words, one request at a time."));
+        md.AppendLine();
+        md.AppendLine("| batch | requests | texts/s | input tokens/s | request p50 ms | request p95 ms |");
+        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var l in e.Levels)
+            md.AppendLine(Inv($"| {l.BatchSize} | {l.Requests} | {N(l.TextsPerSecond)} | {N(l.TokensPerSecond)} | {N(l.RequestMs?.P50)} | {N(l.RequestMs?.P95)} |"));
+        md.AppendLine();
+        md.AppendLine($"Batch 8 ÷ batch 1: {R(e.Batch8OverBatch1)}; batch 32 ÷ batch 1: {R(e.Batch32OverBatch1)}.");
+        foreach (var error in e.Errors) md.AppendLine($"- error: {Cell(error)}");
+        md.AppendLine();
+    }
 
     private static string Cell(string? text) => string.IsNullOrEmpty(text) ? "—" : text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
 

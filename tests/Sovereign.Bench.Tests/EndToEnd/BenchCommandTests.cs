@@ -16,7 +16,7 @@ public sealed class BenchCommandTests : IDisposable
     {
         var result = await RunSovAsync(TimeSpan.FromMinutes(4),
             "bench", "--quick", "--model", "stories260k", "--tokens", "32", "--repetitions", "1", "--concurrency", "1,4,8", "--out", _out,
-            "--model-cache", Path.Combine(_out, "models"));
+            "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none");
         Assert.True(result.ExitCode == 0, result.Output);
 
         var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "results.json")))!;
@@ -26,6 +26,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True((int)json["machine"]!["cores"]! > 0);
         Assert.True((long)json["machine"]!["memory_bytes"]! > 0);
         Assert.NotEmpty(json["machine"]!["cpu_flags"]!.AsArray());
+        // Skipped here to keep this run within its time; EmbeddingsWorkloadEndToEndTests measures it on a real server.
         Assert.Equal("not_available", (string?)json["embeddings"]!["status"]);
         Assert.Equal("not_available", (string?)json["retrieval"]!["status"]);
         Assert.Equal(4096, (int)json["settings"]!["context_size"]!);
