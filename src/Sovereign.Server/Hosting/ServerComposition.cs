@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Sovereign.Core.Net;
 using Sovereign.Core.Options;
 using Sovereign.Inference.Hosting;
+using Sovereign.Knowledge.Extraction;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
 using Sovereign.Server.Auth;
@@ -39,6 +40,7 @@ internal static class ServerComposition
         services.TryAddSingleton<IModelStore>(sp => new FileModelStore(
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         services.AddSovereignInference();
+        services.AddDocumentExtraction();
         services.AddSovereignMirror();
 
         services.AddSingleton<SqliteDatabase>();
