@@ -53,25 +53,10 @@ public sealed class DocumentExtractor : IDocumentExtractor
         var binary = ContentSniffer.SniffBinary(head);
 
         // :: Step 3: extract under the deadline.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(limits.MaxTime);
-        ExtractedDocument document;
-        try
-        {
-            document = binary switch
-            {
-                null => await ExtractTextAsync(path, deadline.Token).ConfigureAwait(false),
-                _ => await ExtractBinaryAsync(binary.Value, path, limits, deadline.Token).ConfigureAwait(false),
-            };
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new SovereignException(
-                ErrorKind.PayloadTooLarge,
-                $"Extraction took longer than the limit of {limits.MaxTime.TotalSeconds:0.#} seconds and was stopped.",
-                "file",
-                "extraction_timeout");
-        }
+        var document = await ExtractionDeadline.RunAsync(
+            limits,
+            token => binary is null ? ExtractTextAsync(path, token) : ExtractBinaryAsync(binary.Value, path, limits, token),
+            cancellationToken).ConfigureAwait(false);
 
         // :: Step 4: one text form for everything downstream.
         var blocks = new List<TextBlock>(document.Blocks.Count);

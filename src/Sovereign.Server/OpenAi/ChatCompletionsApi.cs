@@ -9,6 +9,7 @@ using Sovereign.Agents.ToolCalling;
 using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Knowledge.Extraction;
 using Sovereign.Server.Apps;
 using Sovereign.Server.Knowledge;
 
@@ -29,7 +30,7 @@ internal static class ChatCompletionsApi
 /// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
 /// answers. Thread-safe.
 /// </summary>
-internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps)
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps, ImageTextReader imageText)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
@@ -43,7 +44,8 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         var limits = options.Value.Limits;
         var problems = new RequestProblems();
         if (string.IsNullOrWhiteSpace(body.Model)) problems.Missing("model");
-        var turns = MapMessages(body.Messages, problems, out var promptChars);
+        var images = new ChatImages();
+        var turns = MapMessages(body.Messages, problems, out var promptChars, images);
         var tools = ToolRequestMapper.Tools(body.Tools, problems);
         var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0, problems);
         var sampling = SamplingRequestMapper.Sampling(body, problems);
@@ -60,6 +62,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
         var manifest = responder.ResolveModel(body.Model!);
+        turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
 
         // :: Step 4: tools, in the format of the model's family; a forced call brings its own grammar.
         ToolCallingPlan? plan = null;
@@ -102,9 +105,10 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
 
     /// <summary>
     /// Roles system, user, assistant, tool and developer (sent to the template as system, as OpenAI treats it);
-    /// content as a string or an array of text parts (joined with newlines). Other part types are refused for now.
+    /// content as a string or an array of text parts (joined with newlines) and, when <paramref name="images"/> is
+    /// given, image_url parts (see <see cref="ChatImages"/>). Other part types are refused for now.
     /// </summary>
-    internal static List<ChatTurn> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars)
+    internal static List<ChatTurn> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars, ChatImages? images = null)
     {
         chars = 0;
         var messages = new List<ChatTurn>();
@@ -138,7 +142,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
                 continue;
             }
             var calls = message.Role == "assistant" ? ToolRequestMapper.Calls(message.ToolCalls, $"{param}.tool_calls", problems) : null;
-            var content = MapContent(message.Content, message.Role, param, problems);
+            var content = MapContent(message.Content, message.Role, param, problems, images);
             if (content is null) continue;
             chars += content.Length + (calls?.Sum(c => c.Arguments.Length + c.Name.Length) ?? 0);
             messages.Add(new ChatTurn(message.Role == "developer" ? "system" : message.Role, content, calls, message.ToolCallId));
@@ -146,7 +150,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         return messages;
     }
 
-    private static string? MapContent(JsonElement? content, string role, string param, RequestProblems problems)
+    private static string? MapContent(JsonElement? content, string role, string param, RequestProblems problems, ChatImages? images)
     {
         if (content is not { } element || element.ValueKind == JsonValueKind.Null)
         {
@@ -171,6 +175,13 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             {
                 problems.Add(partParam, $"Invalid '{partParam}': expected an object with a 'type'.", "invalid_type");
                 return null;
+            }
+            if (type.GetString() == "image_url" && images is not null)
+            {
+                if (images.Add(part, partParam, problems) is not { } placeholder) return null;
+                if (text.Length > 0) text.Append('\n');
+                text.Append(placeholder);
+                continue;
             }
             if (type.GetString() != "text")
             {
