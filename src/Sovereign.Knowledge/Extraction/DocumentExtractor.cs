@@ -53,25 +53,10 @@ public sealed class DocumentExtractor : IDocumentExtractor
         var binary = ContentSniffer.SniffBinary(head);
 
         // :: Step 3: extract under the deadline.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(limits.MaxTime);
-        ExtractedDocument document;
-        try
-        {
-            document = binary switch
-            {
-                null => await ExtractTextAsync(path, deadline.Token).ConfigureAwait(false),
-                _ => await ExtractBinaryAsync(binary.Value, path, limits, deadline.Token).ConfigureAwait(false),
-            };
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            throw new SovereignException(
-                ErrorKind.PayloadTooLarge,
-                $"Extraction took longer than the limit of {limits.MaxTime.TotalSeconds:0.#} seconds and was stopped.",
-                "file",
-                "extraction_timeout");
-        }
+        var document = await ExtractionDeadline.RunAsync(
+            limits,
+            token => binary is null ? ExtractTextAsync(path, token) : ExtractBinaryAsync(binary.Value, path, limits, token),
+            cancellationToken).ConfigureAwait(false);
 
         // :: Step 4: one text form for everything downstream.
         var blocks = new List<TextBlock>(document.Blocks.Count);
@@ -102,12 +87,12 @@ public sealed class DocumentExtractor : IDocumentExtractor
         return new ExtractedDocument(MediaTypes.Of(format), blocks, 1);
     }
 
-    private static Task<ExtractedDocument> ExtractBinaryAsync(DocumentFormat format, string path, ExtractionLimits limits, CancellationToken cancellationToken)
+    private static Task<ExtractedDocument> ExtractBinaryAsync(DocumentFormat format, string path, ExtractionLimits limits, CancellationToken cancellationToken) => format switch
     {
-        _ = path;
-        _ = limits;
-        _ = cancellationToken;
-        _ = format;
-        throw ContentSniffer.NotSupported();
-    }
+        DocumentFormat.Pdf => PdfReader.ReadAsync(path, limits, cancellationToken),
+        // The zip reader is synchronous; it checks the deadline as it inflates.
+        DocumentFormat.Docx => Task.Run(() => DocxReader.Read(path, limits, cancellationToken), cancellationToken),
+        DocumentFormat.Png or DocumentFormat.Jpeg or DocumentFormat.Tiff => ImageReader.ReadAsync(path, format, limits, cancellationToken),
+        _ => throw ContentSniffer.NotSupported(),
+    };
 }

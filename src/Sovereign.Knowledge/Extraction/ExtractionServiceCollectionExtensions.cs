@@ -12,6 +12,7 @@ public static class ExtractionServiceCollectionExtensions
         services.TryAddSingleton<IDocumentExtractor, DocumentExtractor>();
         services.TryAddSingleton<ITokenCounter, ApproximateTokenCounter>();
         services.TryAddSingleton<IChunker, StructuredChunker>();
+        services.TryAddSingleton<ImageTextReader>();
         return services;
     }
 }

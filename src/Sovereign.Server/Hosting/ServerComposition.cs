@@ -8,6 +8,7 @@ using Sovereign.Core.Net;
 using Sovereign.Core.Options;
 using Sovereign.Inference.Embeddings;
 using Sovereign.Inference.Hosting;
+using Sovereign.Knowledge.Extraction;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
 using Sovereign.Server.Auth;
@@ -42,6 +43,7 @@ internal static class ServerComposition
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         services.AddSovereignInference();
         services.AddSovereignEmbeddings();
+        services.AddDocumentExtraction();
         services.AddSovereignMirror();
 
         services.AddSingleton<SqliteDatabase>();
