@@ -1,22 +1,27 @@
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Embeddings;
 using Sovereign.Core.Errors;
+using Sovereign.Inference.Hosting;
 
 namespace Sovereign.Inference.Embeddings;
 
 /// <summary>
 /// Routes embedding requests by model name: the built-in model (<see cref="EmbeddingModels.MiniLm"/> and its aliases)
-/// runs in this process. Checks the request's limits before any model runs. Thread-safe; one instance per server.
+/// runs in this process; any other name is an imported GGUF model, embedded by its runner process through
+/// <see cref="ModelManager"/>. Checks the request's limits before any model runs. Thread-safe; one instance per server.
 /// </summary>
 public sealed class EmbeddingService : IEmbeddingService
 {
     private readonly EmbeddingOptions _options;
     private readonly MiniLmEmbedder _miniLm;
+    private readonly ModelManager? _models;
 
-    public EmbeddingService(IOptions<EmbeddingOptions> options)
+    /// <param name="models">Runs imported GGUF models; without it only the built-in model is served.</param>
+    public EmbeddingService(IOptions<EmbeddingOptions> options, ModelManager? models = null)
     {
         _options = options.Value;
         _miniLm = new MiniLmEmbedder(_options.BatchSize);
+        _models = models;
     }
 
     public string DefaultModel => EmbeddingModels.MiniLm;
@@ -33,18 +38,28 @@ public sealed class EmbeddingService : IEmbeddingService
         ArgumentNullException.ThrowIfNull(inputs);
         var name = string.IsNullOrWhiteSpace(model) ? DefaultModel : model.Trim();
         var checkedInputs = CheckInputs(inputs, truncate);
-        var embedder = Resolve(name);
-        return embedder.EmbedAsync(checkedInputs, truncate, cancellationToken);
+        if (EmbeddingModels.IsMiniLm(name))
+            return _miniLm.EmbedAsync(checkedInputs, truncate, cancellationToken);
+        if (_models is null)
+            throw NotFound(name);
+        return EmbedWithGgufAsync(_models, name, checkedInputs, truncate, cancellationToken);
     }
 
-    private IEmbedder Resolve(string name)
+    private static async Task<EmbeddingBatch> EmbedWithGgufAsync(ModelManager models, string name, IReadOnlyList<string> inputs, bool truncate, CancellationToken ct)
     {
-        if (EmbeddingModels.IsMiniLm(name))
-            return _miniLm;
-        throw SovereignException.NotFound(
-            $"The embedding model '{name}' does not exist. Use '{EmbeddingModels.MiniLm}' (built in) or import a GGUF embedding model with `sov models import FILE.gguf`.",
-            "model", "model_not_found");
+        try
+        {
+            return await models.EmbedAsync(name, inputs, truncate, ct);
+        }
+        catch (SovereignException e) when (e.Kind == ErrorKind.NotFound && e.Code == "model_not_found")
+        {
+            throw NotFound(name);
+        }
     }
+
+    private static SovereignException NotFound(string name) => SovereignException.NotFound(
+        $"The embedding model '{name}' does not exist. Use '{EmbeddingModels.MiniLm}' (built in) or import a GGUF embedding model with `sov models import FILE.gguf`.",
+        "model", "model_not_found");
 
     private IReadOnlyList<string> CheckInputs(IReadOnlyList<string> inputs, bool truncate)
     {

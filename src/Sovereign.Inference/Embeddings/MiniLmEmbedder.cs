@@ -10,7 +10,7 @@ namespace Sovereign.Inference.Embeddings;
 /// normalisation happen in the package. Thread-safe: ONNX Runtime sessions may run concurrently and the tokenizer
 /// only reads its vocabulary.
 /// </summary>
-internal sealed class MiniLmEmbedder(int batchSize) : IEmbedder
+internal sealed class MiniLmEmbedder(int batchSize)
 {
     // Loading takes seconds (a 90 MB resource); the model never changes, so one copy serves the whole process and
     // is loaded on first use rather than at start-up. It lives as long as the process.

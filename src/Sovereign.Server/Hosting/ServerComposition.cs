@@ -78,6 +78,7 @@ internal static class ServerComposition
         app.MapModelsApi();
         app.MapChatCompletionsApi();
         app.MapCompletionsApi();
+        app.MapEmbeddingsApi();
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
