@@ -38,6 +38,13 @@ internal sealed class ServerClient : IDisposable
         return await ReadAsync(response, ct);
     }
 
+    /// <summary>Posts a prepared body (e.g. a multipart upload).</summary>
+    public async Task<JsonNode> PostContentAsync(string path, HttpContent content, CancellationToken ct)
+    {
+        using var response = await _http.PostAsync(path, content, ct);
+        return await ReadAsync(response, ct);
+    }
+
     public async Task<JsonNode> DeleteAsync(string path, CancellationToken ct)
     {
         using var response = await _http.DeleteAsync(path, ct);
