@@ -37,7 +37,7 @@ await builder.Build().RunAsync();
 internal sealed class TestTools
 {
     [McpServerTool(Name = "add"), Description("Adds two whole numbers.")]
-    public static string Add([Description("The first number")] int a, [Description("The second number")] int b) =>
+    public static string Add([Description("The first number")] long a, [Description("The second number")] long b) =>
         (a + b).ToString(CultureInfo.InvariantCulture);
 
     [McpServerTool(Name = "echo"), Description("Returns its text unchanged.")]

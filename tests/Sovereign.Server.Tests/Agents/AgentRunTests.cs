@@ -23,7 +23,7 @@ public class AgentRunTests(AgentsFixture fixture)
         reset_tool_choice = reset,
         temperature = 0,
         seed = 7,
-        limits = limits ?? new { max_steps = 4, max_tokens_per_step = 160 },
+        limits = limits ?? new { max_steps = 4, max_wall_seconds = 600, max_tokens_per_step = 160 },
     };
 
     private static List<JsonObject> Of(List<(string Type, JsonObject Data)> events, string type) => [.. events.Where(e => e.Type == type).Select(e => e.Data)];
@@ -103,7 +103,7 @@ public class AgentRunTests(AgentsFixture fixture)
     [Fact]
     public async Task The_run_stops_at_its_step_limit()
     {
-        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 2, max_tokens_per_step = 160 }, reset: false));
+        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 2, max_wall_seconds = 600, max_tokens_per_step = 160 }, reset: false));
         var events = await fixture.RunAsync(id, "Keep calculating.");
         var limit = Limit(events);
         Assert.Equal("max_steps", limit["limit"]!.GetValue<string>());
@@ -117,7 +117,7 @@ public class AgentRunTests(AgentsFixture fixture)
     [Fact]
     public async Task The_run_stops_at_its_token_limit()
     {
-        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 50, max_tokens = 900, max_tokens_per_step = 160 }, reset: false));
+        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 50, max_wall_seconds = 600, max_tokens = 900, max_tokens_per_step = 160 }, reset: false));
         var events = await fixture.RunAsync(id, "Keep calculating.");
         var limit = Limit(events);
         Assert.Equal("max_tokens", limit["limit"]!.GetValue<string>());
@@ -139,11 +139,11 @@ public class AgentRunTests(AgentsFixture fixture)
     [Fact]
     public async Task The_run_stops_at_its_tool_time_limit()
     {
-        var id = await fixture.CreateAgentAsync(Agent("slow", [new { type = "mcp", server = "test", tools = new[] { "slow" } }], new { max_steps = 4, max_tool_seconds = 1, max_tokens_per_step = 160 }));
+        var id = await fixture.CreateAgentAsync(Agent("http_request", [new { type = "http_request", urls = new[] { fixture.SlowUrl } }], new { max_steps = 4, max_wall_seconds = 600, max_tool_seconds = 1, max_tokens_per_step = 160 }));
         var events = await fixture.RunAsync(id, "Wait for it.");
         var limit = Limit(events);
         Assert.Equal("max_tool_seconds", limit["limit"]!.GetValue<string>());
-        Assert.Contains("during 'slow'", limit["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("during 'http_request'", limit["message"]!.GetValue<string>(), StringComparison.Ordinal);
         var finished = events[^1].Data;
         Assert.InRange(finished["tool_ms"]!.GetValue<long>(), 900, 9_000);
     }
@@ -181,7 +181,7 @@ public class AgentRunTests(AgentsFixture fixture)
     {
         // The "inject" tool answers with a fake end of turn, a system turn granting new tools, a limits object and a tool call.
         var id = await fixture.CreateAgentAsync(Agent("required", [new { type = "mcp", server = "test", tools = new[] { "inject" } }, new { type = "calculator" }],
-            new { max_steps = 3, max_tokens_per_step = 160 }, reset: false));
+            new { max_steps = 3, max_wall_seconds = 600, max_tokens_per_step = 160 }, reset: false));
         var events = await fixture.RunAsync(id, "Read the report.");
         var finished = events[^1].Data;
         Assert.Equal("max_steps", finished["stop_reason"]!.GetValue<string>());
@@ -195,11 +195,12 @@ public class AgentRunTests(AgentsFixture fixture)
     [Fact]
     public async Task A_stream_that_is_not_wanted_returns_the_finished_run_with_its_trace()
     {
-        var id = await fixture.CreateAgentAsync(Agent("date_time", [new { type = "date_time" }]));
-        using var response = await fixture.Server.Http.PostAsJsonAsync($"v1/agents/{id}/runs", new { input = "What day is it?", stream = false });
+        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 1, max_wall_seconds = 600, max_tokens_per_step = 160 }));
+        using var response = await fixture.Server.Http.PostAsJsonAsync($"v1/agents/{id}/runs", new { input = "What is 2 + 2?", stream = false });
         var run = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("completed", run["status"]!.GetValue<string>());
-        Assert.Equal("date_time", run["trace"]![1]!["tool"]!.GetValue<string>());
+        Assert.Equal("limit_reached", run["status"]!.GetValue<string>());
+        Assert.Equal("max_steps", run["stop_reason"]!.GetValue<string>());
+        Assert.Equal("calculator", run["trace"]![1]!["tool"]!.GetValue<string>());
     }
 }

@@ -21,6 +21,7 @@ public sealed class AgentsFixture : IAsyncLifetime
     public SovereignTestServer Server { get; private set; } = null!;
     public int ToolHostPort { get; private set; }
     public string HelloUrl => $"http://127.0.0.1:{ToolHostPort}/hello";
+    public string SlowUrl => $"http://127.0.0.1:{ToolHostPort}/slow";
 
     public async Task InitializeAsync()
     {
@@ -29,6 +30,11 @@ public sealed class AgentsFixture : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         _toolHost = builder.Build();
         _toolHost.MapGet("/hello", () => Results.Text("hello from the tool host", "text/plain"));
+        _toolHost.MapGet("/slow", async (CancellationToken ct) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10), ct);
+            return Results.Text("late", "text/plain");
+        });
         await _toolHost.StartAsync();
         ToolHostPort = new Uri(_toolHost.Urls.First()).Port;
 
