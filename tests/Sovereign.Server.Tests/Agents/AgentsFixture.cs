@@ -43,7 +43,7 @@ public sealed class AgentsFixture : IAsyncLifetime
             $"--Sovereign:AllowedHosts:0=127.0.0.1:{ToolHostPort}",
             "--Sovereign:Agents:McpServers:test:Command=dotnet",
             $"--Sovereign:Agents:McpServers:test:Arguments:0={TestMcpServerDll()}",
-            "--Sovereign:Agents:ApprovalTimeout=00:01:00");
+            "--Sovereign:Agents:ApprovalTimeout=00:10:00");
     }
 
     public async Task DisposeAsync()
