@@ -50,6 +50,12 @@ public sealed record AgentToolSpec
     /// <summary>mcp: which of the server's tools (null = all of them).</summary>
     public IReadOnlyList<string>? Tools { get; init; }
 
+    /// <summary>
+    /// http_request: the exact URLs (GET) this agent may fetch; the model chooses among them and cannot name another.
+    /// Null: any URL on an allowed host, any method.
+    /// </summary>
+    public IReadOnlyList<string>? Urls { get; init; }
+
     /// <summary>Every call of this tool waits for a person to approve or reject it.</summary>
     public bool RequireApproval { get; init; }
 }

@@ -38,6 +38,13 @@ public static partial class AgentDefinitionValidator
             {
                 case "calculator" or "date_time" or "http_request":
                     if (!names.Add(tool.Type)) problems.Add(($"{param}.type", $"The tool '{tool.Type}' is listed twice."));
+                    if (tool.Type == "http_request" && tool.Urls is { } urls)
+                    {
+                        if (urls.Count == 0) problems.Add(($"{param}.urls", "'urls' must name at least one URL (or be left out)."));
+                        foreach (var url in urls)
+                            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                                problems.Add(($"{param}.urls", $"'{url}' is not an absolute http or https URL."));
+                    }
                     break;
                 case "knowledge_search":
                     if (!names.Add(tool.Type)) problems.Add(($"{param}.type", "The tool 'knowledge_search' is listed twice."));

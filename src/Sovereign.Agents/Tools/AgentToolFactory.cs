@@ -92,7 +92,7 @@ public sealed class AgentToolFactory : IDisposable
                 added = [_dateTime];
                 break;
             case "http_request":
-                added = [_http];
+                added = [spec.Urls is { Count: > 0 } urls ? new ScopedHttpRequestTool(_http, urls) : _http];
                 break;
             case "knowledge_search":
                 var search = _services.GetService<IKnowledgeSearch>()

@@ -31,7 +31,7 @@ internal sealed class AgentInput
                 problems.Add($"tools[{i}].type", $"'tools[{i}]' must be an object with a 'type'.", "missing_required_parameter");
                 continue;
             }
-            tools.Add(new AgentToolSpec { Type = t.Type, KnowledgeBases = t.KnowledgeBases, Server = t.Server, Tools = t.Tools, RequireApproval = t.RequireApproval ?? false });
+            tools.Add(new AgentToolSpec { Type = t.Type, KnowledgeBases = t.KnowledgeBases, Server = t.Server, Tools = t.Tools, Urls = t.Urls, RequireApproval = t.RequireApproval ?? false });
         }
         return new AgentDefinition
         {
@@ -62,6 +62,7 @@ internal sealed class AgentToolInput
     public List<string>? KnowledgeBases { get; set; }
     public string? Server { get; set; }
     public List<string>? Tools { get; set; }
+    public List<string>? Urls { get; set; }
     public bool? RequireApproval { get; set; }
 }
 

@@ -17,7 +17,7 @@ public class McpConnectionTests
     public async Task A_stdio_server_offers_its_tools_with_their_schemas_and_runs_them()
     {
         await using var connection = await McpConnection.ConnectAsync("test", TestMcpServer.Stdio(), null, null, default);
-        Assert.Equal(["add", "echo", "inject", "process_id", "sleep"], connection.Tools.Select(t => t.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["add", "echo", "inject", "process_id", "sleep", "slow"], connection.Tools.Select(t => t.Name).Order(StringComparer.Ordinal));
         var add = connection.Tools.Single(t => t.Name == "add");
         Assert.Equal("Adds two whole numbers.", add.Description);
         Assert.Equal(JsonValueKind.Object, add.ParametersSchema.GetProperty("properties").GetProperty("a").ValueKind);
