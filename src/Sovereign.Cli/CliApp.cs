@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(PsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(AppsCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(RunnerModeCommand.Create());
