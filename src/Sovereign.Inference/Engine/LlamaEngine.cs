@@ -35,6 +35,7 @@ public sealed partial class LlamaEngine : IDisposable
     private readonly string _missingTemplateReason;
     private readonly ILogger _logger;
     private readonly int _queueLimit;
+    private readonly int _embeddingThreads;
 
     // Requests accepted and not yet finished (waiting + active); gates the queue. Changed by Submit and the loop.
     private int _outstanding;
@@ -54,6 +55,7 @@ public sealed partial class LlamaEngine : IDisposable
         _missingTemplateReason = missingTemplateReason;
         _logger = logger;
         _queueLimit = settings.QueueLimit;
+        _embeddingThreads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         Slots = settings.Slots;
         ContextSize = contextSize;
         TrainContext = model.ContextSize;
@@ -424,6 +426,7 @@ public sealed partial class LlamaEngine : IDisposable
         _wake.Set();
         if (Thread.CurrentThread != _thread)
             _thread.Join();
+        DisposeEmbedder();
         _context.Dispose();
         _model.Dispose();
         _wake.Dispose();

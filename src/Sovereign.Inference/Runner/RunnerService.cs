@@ -40,6 +40,28 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
         return Task.FromResult(reply);
     }
 
+    public override async Task<EmbedReply> Embed(EmbedRequest request, ServerCallContext context)
+    {
+        EmbeddingResult result;
+        try
+        {
+            // The embedder blocks while it decodes; keep that off the gRPC thread.
+            result = await Task.Run(() => engine.Embed(request.Inputs, request.Truncate, context.CancellationToken), context.CancellationToken);
+        }
+        catch (SovereignException e)
+        {
+            throw RunnerErrors.ToRpc(e);
+        }
+        var reply = new EmbedReply { PromptTokens = result.PromptTokens };
+        foreach (var vector in result.Vectors)
+        {
+            var embedding = new Embedding();
+            embedding.Values.AddRange(vector);
+            reply.Embeddings.Add(embedding);
+        }
+        return reply;
+    }
+
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context)
     {
         var stats = engine.Stats;

@@ -6,7 +6,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Net;
 using Sovereign.Core.Options;
+using Sovereign.Inference.Embeddings;
 using Sovereign.Inference.Hosting;
+using Sovereign.Knowledge.Extraction;
 using Sovereign.Models.Store;
 using Sovereign.Server.Admin;
 using Sovereign.Server.Apps;
@@ -14,6 +16,7 @@ using Sovereign.Server.Auth;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
+using Sovereign.Server.Knowledge;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
@@ -40,6 +43,8 @@ internal static class ServerComposition
         services.TryAddSingleton<IModelStore>(sp => new FileModelStore(
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         services.AddSovereignInference();
+        services.AddSovereignEmbeddings();
+        services.AddDocumentExtraction();
         services.AddSovereignMirror();
 
         services.AddSingleton<SqliteDatabase>();
@@ -50,6 +55,7 @@ internal static class ServerComposition
         services.AddSingleton<GenerationResponder>();
         services.AddSingleton<ChatCompletionsHandler>();
         services.AddSingleton<CompletionsHandler>();
+        services.AddKnowledge();
         services.AddSovereignAppsApi();
         return services;
     }
@@ -74,9 +80,11 @@ internal static class ServerComposition
         app.MapModelsApi();
         app.MapChatCompletionsApi();
         app.MapCompletionsApi();
+        app.MapEmbeddingsApi();
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapKnowledgeApi();
         app.MapAppsApi();
         return app;
     }

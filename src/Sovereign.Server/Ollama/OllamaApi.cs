@@ -38,8 +38,9 @@ internal static class OllamaApi
         api.MapGet("/ps", Guard(context => handlers.Value.PsAsync(context))).WithName("OllamaListRunning");
         api.MapPost("/generate", Guard(context => generation.Value.GenerateAsync(context))).WithName("OllamaGenerate");
         api.MapPost("/chat", Guard(context => generation.Value.ChatAsync(context))).WithName("OllamaChat");
-        api.MapPost("/embed", Guard(OllamaEndpoints.EmbedAsync)).WithName("OllamaEmbed");
-        api.MapPost("/embeddings", Guard(OllamaEndpoints.EmbedAsync)).WithName("OllamaEmbeddings");
+        var embed = new Lazy<OllamaEmbeddingsHandler>(() => ActivatorUtilities.CreateInstance<OllamaEmbeddingsHandler>(services));
+        api.MapPost("/embed", Guard(context => embed.Value.EmbedAsync(context))).WithName("OllamaEmbed");
+        api.MapPost("/embeddings", Guard(context => embed.Value.EmbeddingsAsync(context))).WithName("OllamaEmbeddings");
         api.MapPost("/pull", Guard(context => handlers.Value.PullAsync(context), manage: true)).WithName("OllamaPull");
         api.MapPost("/copy", Guard(context => handlers.Value.CopyAsync(context), manage: true)).WithName("OllamaCopy");
         api.MapDelete("/delete", Guard(context => handlers.Value.DeleteAsync(context), manage: true)).WithName("OllamaDelete");
@@ -55,7 +56,7 @@ internal static class OllamaApi
     };
 }
 
-/// <summary>The Ollama endpoints other than generation: models, running models, copy, delete, pull, embed. Thread-safe.</summary>
+/// <summary>The Ollama endpoints other than generation and embeddings: models, running models, copy, delete, pull. Thread-safe.</summary>
 internal sealed partial class OllamaEndpoints(IModelStore store, IInferenceService inference, OllamaModelCatalog catalog, ILogger<OllamaEndpoints> logger)
 {
 
@@ -159,11 +160,6 @@ internal sealed partial class OllamaEndpoints(IModelStore store, IInferenceServi
         context.Response.WriteAsJsonAsync(value, typeInfo, "application/json; charset=utf-8", context.RequestAborted);
 
     private static OllamaPullStatus ToStatus(PullProgress p) => new(p.Status, p.Digest, p.Total, p.Completed);
-
-    /// <summary><c>POST /api/embed</c> and the older <c>/api/embeddings</c>: 501 until the engine computes embeddings.</summary>
-    public static Task EmbedAsync(HttpContext context) =>
-        OllamaErrors.WriteAsync(context, StatusCodes.Status501NotImplemented,
-            "embeddings are not available yet: no embedding model can be served by this server's engine so far.");
 
     private ModelManifest Find(string? reference, string param = "model")
     {

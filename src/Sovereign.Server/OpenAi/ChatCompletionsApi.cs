@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Knowledge.Extraction;
+using Sovereign.Server.Knowledge;
 using Sovereign.Server.Apps;
 
 namespace Sovereign.Server.OpenAi;
@@ -26,7 +28,8 @@ internal static class ChatCompletionsApi
 /// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
 /// answers. Thread-safe.
 /// </summary>
-internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps)
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, ILogger<ChatCompletionsHandler> logger, ImageTextReader imageText,
+    KnowledgeAugmenter knowledgeAugmenter, AppChatResolver apps)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
@@ -40,7 +43,8 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         var limits = options.Value.Limits;
         var problems = new RequestProblems();
         if (string.IsNullOrWhiteSpace(body.Model)) problems.Missing("model");
-        var messages = MapMessages(body.Messages, problems, out var promptChars);
+        var images = new ChatImages();
+        var messages = MapMessages(body.Messages, problems, out var promptChars, images);
         var sampling = SamplingRequestMapper.Sampling(body, problems);
         var maxTokens = body.MaxCompletionTokens is not null
             ? SamplingRequestMapper.MaxTokens(body.MaxCompletionTokens, "max_completion_tokens", limits, problems)
@@ -54,14 +58,17 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             problems.Unsupported("response_format", "Only response_format {\"type\": \"text\"} is supported by this server yet.");
         if (body.Logprobs == true) problems.Unsupported("logprobs", "logprobs are not supported by this server yet.");
         SamplingRequestMapper.CheckPromptLength(promptChars, "messages", limits, problems);
+        var knowledge = KnowledgeAugmenter.Parse(body.Knowledge, problems);
         problems.ThrowIfAny();
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
         var manifest = responder.ResolveModel(body.Model!);
+        messages = await images.ReplaceWithTextAsync(messages, imageText, context.RequestAborted);
 
         // :: Step 4: map and answer.
         var responseFormat = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference,
             ResponseFormat.FingerprintOf(manifest.Digest));
+        var answerFormat = await knowledgeAugmenter.AugmentAsync(knowledge, messages, responseFormat, context.RequestAborted);
         var request = new GenerationRequest
         {
             Id = responseFormat.Id,
@@ -74,14 +81,15 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
-        await responder.RespondAsync(context, request, responseFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
+        await responder.RespondAsync(context, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
     }
 
     /// <summary>
     /// Roles system, user, assistant, tool and developer (sent to the template as system, as OpenAI treats it);
-    /// content as a string or an array of text parts (joined with newlines). Other part types are refused for now.
+    /// content as a string or an array of text parts (joined with newlines) and, when <paramref name="images"/> is
+    /// given, image_url parts (see <see cref="ChatImages"/>). Other part types are refused for now.
     /// </summary>
-    internal static List<ChatMessage> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars)
+    internal static List<ChatMessage> MapMessages(List<ChatMessageInput?>? input, RequestProblems problems, out long chars, ChatImages? images = null)
     {
         chars = 0;
         var messages = new List<ChatMessage>();
@@ -114,7 +122,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
                 problems.Add($"{param}.role", $"Invalid value for '{param}.role': '{message.Role}'. Supported values are: 'system', 'user', 'assistant', 'tool' and 'developer'.", "invalid_value");
                 continue;
             }
-            var content = MapContent(message.Content, message.Role, param, problems);
+            var content = MapContent(message.Content, message.Role, param, problems, images);
             if (content is null) continue;
             chars += content.Length;
             messages.Add(new ChatMessage(message.Role == "developer" ? "system" : message.Role, content));
@@ -122,7 +130,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         return messages;
     }
 
-    private static string? MapContent(JsonElement? content, string role, string param, RequestProblems problems)
+    private static string? MapContent(JsonElement? content, string role, string param, RequestProblems problems, ChatImages? images)
     {
         if (content is not { } element || element.ValueKind == JsonValueKind.Null)
         {
@@ -147,6 +155,13 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
             {
                 problems.Add(partParam, $"Invalid '{partParam}': expected an object with a 'type'.", "invalid_type");
                 return null;
+            }
+            if (type.GetString() == "image_url" && images is not null)
+            {
+                if (images.Add(part, partParam, problems) is not { } placeholder) return null;
+                if (text.Length > 0) text.Append('\n');
+                text.Append(placeholder);
+                continue;
             }
             if (type.GetString() != "text")
             {

@@ -45,6 +45,9 @@ internal sealed class ChatCompletionRequest : SamplingRequestBase
     public JsonElement? Tools { get; set; }
     public JsonElement? ResponseFormat { get; set; }
     public bool? Logprobs { get; set; }
+
+    /// <summary>Sovereign's extension: answer from knowledge bases with citations (see Knowledge/KnowledgeAugmenter).</summary>
+    public JsonElement? Knowledge { get; set; }
 }
 
 internal sealed class ChatMessageInput

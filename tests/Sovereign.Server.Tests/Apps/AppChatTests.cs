@@ -41,15 +41,19 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
     {
         var id = "t-" + template;
         await _server.CreateFromTemplateAsync(template, id);
-        var definition = AppTemplates.Instantiate(template, id, AppsServer.ChatModel, []);
+        var definition = AppTemplates.Instantiate(template, id, AppsServer.ChatModel);
 
         var answer = await ChatAsync($"app:{id}", definition.StarterQuestions[0]);
 
         Assert.False(string.IsNullOrEmpty(answer["choices"]![0]!["message"]!["content"]!.GetValue<string>()));
+        Assert.IsType<JsonArray>(answer["citations"]); // answered through the knowledge feature (its bases are empty here)
         var request = _server.Engine.Last;
         Assert.Equal($"{AppsServer.ChatModel}:latest", request.Model);
         Assert.Equal(2, request.Messages!.Count);
-        Assert.Equal(("system", AppPrompt.SystemPrompt(definition)), (request.Messages[0].Role, request.Messages[0].Content));
+        // The app's system prompt first, then the knowledge feature's retrieved passages after it.
+        Assert.Equal("system", request.Messages[0].Role);
+        Assert.StartsWith(AppPrompt.SystemPrompt(definition) + "\n\n", request.Messages[0].Content, StringComparison.Ordinal);
+        Assert.Contains("<documents>", request.Messages[0].Content, StringComparison.Ordinal);
         Assert.Equal(("user", definition.StarterQuestions[0]), (request.Messages[1].Role, request.Messages[1].Content));
         Assert.Equal(definition.Sampling!.Temperature, request.Sampling.Temperature);
         Assert.Equal(definition.Sampling.TopP, request.Sampling.TopP);
@@ -58,7 +62,7 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
         // In Persian: the Persian instructions, the same defaults.
         await ChatAsync($"app:{id}:fa", definition.TextsFor("fa").StarterQuestions![0]);
         var persian = _server.Engine.Last.Messages![0].Content;
-        Assert.Equal(AppPrompt.SystemPrompt(definition, "fa"), persian);
+        Assert.StartsWith(AppPrompt.SystemPrompt(definition, "fa"), persian, StringComparison.Ordinal);
         Assert.StartsWith(definition.Translations!["fa"].Instructions!.Trim(), persian, StringComparison.Ordinal);
     }
 
@@ -87,7 +91,7 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
     public async Task Ollama_chat_runs_apps_too()
     {
         await _server.CreateFromTemplateAsync("agriculture-advisor", "farm-ollama");
-        var definition = AppTemplates.Instantiate("agriculture-advisor", "farm-ollama", AppsServer.ChatModel, []);
+        var definition = AppTemplates.Instantiate("agriculture-advisor", "farm-ollama", AppsServer.ChatModel);
 
         var (status, body) = await _server.Admin.PostJsonAsync("api/chat",
             """{"model": "app:farm-ollama", "stream": false, "messages": [{"role": "user", "content": "When do I plant wheat?"}], "options": {"num_predict": 5}}""");

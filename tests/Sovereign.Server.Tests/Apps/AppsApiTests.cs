@@ -112,6 +112,33 @@ public sealed class AppsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Publishing_an_app_that_names_a_missing_knowledge_base_or_tool_is_refused_naming_each()
+    {
+        await _server.EnsureKnowledgeBaseAsync("handbook");
+        await Admin.PostJsonAsync("v1/apps", """
+            {"id": "gaps", "name": "Gaps", "model": "stories-chat", "instructions": "x",
+             "knowledge": {"bases": ["handbook", "missing-manuals"]}, "tools": ["calculator", "weather", "mcp:files/read"]}
+            """);
+
+        var (status, body) = await Admin.PostJsonAsync("v1/apps/gaps/publish", "");
+
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        var message = Http.AssertOpenAiError(body, "invalid_request_error", "app_reference_missing", "knowledge.bases[1]")["message"]!.GetValue<string>();
+        Assert.Contains("'missing-manuals'", message, StringComparison.Ordinal);
+        Assert.Contains("'weather'", message, StringComparison.Ordinal);
+        Assert.Contains("MCP server 'files'", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("'handbook'", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("'calculator'", message, StringComparison.Ordinal);
+
+        // Fixed in the draft, it publishes.
+        using var put = await Admin.PutAsync("v1/apps/gaps", Http.Json("""
+            {"name": "Gaps", "model": "stories-chat", "instructions": "x", "knowledge": {"bases": ["handbook"]}, "tools": ["calculator", "knowledge_search"]}
+            """));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Admin.PostJsonAsync("v1/apps/gaps/publish", "")).Status);
+    }
+
+    [Fact]
     public async Task A_definition_breaking_the_schema_is_refused_with_every_problem()
     {
         var (status, body) = await Admin.PostJsonAsync("v1/apps", """
@@ -201,7 +228,7 @@ public sealed class AppsApiTests : IAsyncLifetime
     [Fact]
     public async Task Creating_from_a_template_copies_it_with_the_given_id_model_and_knowledge()
     {
-        var created = await _server.CreateFromTemplateAsync("teaching-assistant", "physics-101", publish: false);
+        var created = await _server.CreateFromTemplateAsync("teaching-assistant", "physics-101", knowledgeBases: [], publish: false);
         var template = AppTemplates.Find("teaching-assistant")!;
         Assert.Equal("physics-101", created["id"]!.GetValue<string>());
         Assert.Equal(AppsServer.ChatModel, created["draft"]!["model"]!.GetValue<string>());

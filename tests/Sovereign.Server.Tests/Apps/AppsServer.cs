@@ -77,15 +77,29 @@ internal sealed class AppsServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Creates an app from a template on the tiny model, without knowledge bases unless given, and publishes it.</summary>
+    /// <summary>
+    /// Creates an app from a template on the tiny model, with the template's own knowledge bases (created empty here when
+    /// missing) unless others are given, and publishes it.
+    /// </summary>
     public async Task<JsonNode> CreateFromTemplateAsync(string template, string id, IReadOnlyList<string>? knowledgeBases = null, bool publish = true)
     {
-        var created = await Admin.PostAsJsonAsync("v1/apps", new { from_template = template, id, model = ChatModel, knowledge_bases = knowledgeBases ?? [] });
+        foreach (var kb in knowledgeBases ?? Sovereign.Apps.Templates.AppTemplates.Find(template)!.Knowledge!.Bases) await EnsureKnowledgeBaseAsync(kb);
+        object body = knowledgeBases is null
+            ? new { from_template = template, id, model = ChatModel }
+            : new { from_template = template, id, model = ChatModel, knowledge_bases = knowledgeBases };
+        var created = await Admin.PostAsJsonAsync("v1/apps", body);
         Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         if (!publish) return await Http.BodyAsync(created);
         var published = await Admin.PostAsync($"v1/apps/{id}/publish", null);
         Assert.True(published.IsSuccessStatusCode, await published.Content.ReadAsStringAsync());
         return await Http.BodyAsync(published);
+    }
+
+    /// <summary>Creates an (empty) knowledge base through the knowledge API unless it exists.</summary>
+    public async Task EnsureKnowledgeBaseAsync(string name)
+    {
+        using var response = await Admin.PostAsJsonAsync("v1/knowledge", new { name });
+        Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Conflict, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>Copies a GGUF file with <c>llama.context_length</c> set to <paramref name="contextLength"/>, every other byte of meaning unchanged.</summary>

@@ -297,15 +297,6 @@ public sealed class OllamaWireFormatTests(OllamaServerFixture fixture)
     }
 
     [Fact]
-    public async Task Embed_is_501_until_embeddings_exist()
-    {
-        using var response = await _server.Http.PostAsJsonAsync("api/embed", new JsonObject { ["model"] = "stories", ["input"] = "Hi" });
-
-        Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
-        AssertOllamaError((await response.Content.ReadFromJsonAsync<JsonNode>())!, "embeddings are not available yet");
-    }
-
-    [Fact]
     public async Task Unknown_routes_and_bad_json_answer_in_ollamas_error_shape()
     {
         using var missing = await _server.Http.GetAsync("api/nothing-here");

@@ -150,15 +150,15 @@ public sealed class ChatCompletionsValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_image_content_part_is_400_saying_it_is_not_supported()
+    public async Task An_image_content_part_without_image_data_is_400()
     {
         var (status, body) = await PostAsync("""
             {"model":"stories","messages":[{"role":"user","content":[{"type":"text","text":"see"},{"type":"image_url","image_url":{"url":"data:,"}}]}]}
             """);
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        var error = Http.AssertOpenAiError(body, "invalid_request_error", param: "messages[0].content[1].type");
-        Assert.Contains("image_url", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var error = Http.AssertOpenAiError(body, "invalid_request_error", param: "messages[0].content[1].image_url.url");
+        Assert.Contains("data URL", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

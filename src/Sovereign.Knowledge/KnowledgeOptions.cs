@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+using Sovereign.Knowledge.Extraction;
+
+namespace Sovereign.Knowledge;
+
+/// <summary>
+/// Knowledge-base settings, bound from <c>Sovereign:Knowledge</c> and validated at start-up. Every property names its
+/// default.
+/// </summary>
+public sealed class KnowledgeOptions
+{
+    public const string Section = "Sovereign:Knowledge";
+
+    /// <summary>Largest single uploaded file in bytes; larger uploads get 413. Default 64 MiB.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Most files in one upload request. Default 100.</summary>
+    [Range(1, 10_000)]
+    public int MaxFilesPerUpload { get; set; } = 100;
+
+    /// <summary>
+    /// The embedding model new knowledge bases use when their creator names none (null: the embedding service's
+    /// built-in default). A knowledge base keeps the model it was created with.
+    /// </summary>
+    public string? EmbeddingModel { get; set; }
+
+    /// <summary>Chunks embedded per call to the embedding service. Default 32.</summary>
+    [Range(1, 1024)]
+    public int EmbeddingBatchSize { get; set; } = 32;
+
+    /// <summary>Token budget of one chunk. Default 256.</summary>
+    [Range(16, 8192)]
+    public int ChunkTokens { get; set; } = 256;
+
+    /// <summary>Tokens shared by neighbouring chunks. Default 32.</summary>
+    [Range(0, 4096)]
+    public int ChunkOverlapTokens { get; set; } = 32;
+
+    /// <summary>Documents ingested at once. Default 1 (ingestion is CPU-bound; more rarely helps a small machine).</summary>
+    [Range(1, 64)]
+    public int MaxConcurrentIngestions { get; set; } = 1;
+
+    /// <summary>Tries an interrupted ingestion gets (a restart counts as one) before it is marked failed. Default 3.</summary>
+    [Range(1, 100)]
+    public int MaxIngestionAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// A reranker GGUF model to reorder retrieved passages. Not used yet by this build: setting it is refused at start-up
+    /// rather than silently ignored.
+    /// </summary>
+    public string? Reranker { get; set; }
+
+    /// <summary>Size, page, pixel and time limits of extraction (see <see cref="ExtractionLimits"/>).</summary>
+    public ExtractionLimitsOptions Limits { get; set; } = new();
+
+    public ExtractionLimits ToExtractionLimits() => new()
+    {
+        MaxBytes = MaxUploadBytes,
+        MaxPages = Limits.MaxPages,
+        MaxPixels = Limits.MaxPixels,
+        MaxUncompressedBytes = Limits.MaxUncompressedBytes,
+        MaxTime = Limits.MaxTime,
+        OcrLanguages = Limits.OcrLanguages,
+    };
+}
+
+/// <summary>Bindable form of <see cref="ExtractionLimits"/>; the defaults are the same.</summary>
+public sealed class ExtractionLimitsOptions
+{
+    private static readonly ExtractionLimits Defaults = new();
+
+    /// <summary>Pages of one document. Default 2,000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxPages { get; set; } = Defaults.MaxPages;
+
+    /// <summary>Width × height of one image. Default 50,000,000.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPixels { get; set; } = Defaults.MaxPixels;
+
+    /// <summary>What a container (DOCX) may inflate to. Default 256 MiB.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxUncompressedBytes { get; set; } = Defaults.MaxUncompressedBytes;
+
+    /// <summary>Time one extraction may take. Default 5 minutes.</summary>
+    public TimeSpan MaxTime { get; set; } = Defaults.MaxTime;
+
+    /// <summary>Tesseract language packs. Default eng+fas+ara.</summary>
+    [Required]
+    public string OcrLanguages { get; set; } = Defaults.OcrLanguages;
+}

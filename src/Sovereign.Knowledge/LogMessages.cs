@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Sovereign.Knowledge;
+
+/// <summary>Every log message of the knowledge area, with stable event ids (4000–4099). No document text above Trace.</summary>
+internal static partial class LogMessages
+{
+    [LoggerMessage(4000, LogLevel.Information, "Ingesting document {DocumentId} into {KnowledgeBaseId} (attempt {Attempt})")]
+    public static partial void IngestionStarted(this ILogger logger, string documentId, string knowledgeBaseId, int attempt);
+
+    [LoggerMessage(4001, LogLevel.Information, "Document {DocumentId} is ready: {Chunks} chunks from {Pages} pages")]
+    public static partial void IngestionFinished(this ILogger logger, string documentId, int chunks, int pages);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Document {DocumentId} failed: {Reason}")]
+    public static partial void IngestionFailed(this ILogger logger, string documentId, string reason);
+
+    [LoggerMessage(4003, LogLevel.Error, "Ingestion of document {DocumentId} crashed")]
+    public static partial void IngestionCrashed(this ILogger logger, Exception exception, string documentId);
+
+    [LoggerMessage(4004, LogLevel.Information, "Ingestion of document {DocumentId} was interrupted by shutdown; it resumes on the next start")]
+    public static partial void IngestionInterrupted(this ILogger logger, string documentId);
+
+    [LoggerMessage(4005, LogLevel.Information, "Resuming {Count} unfinished ingestion jobs")]
+    public static partial void IngestionResuming(this ILogger logger, int count);
+}

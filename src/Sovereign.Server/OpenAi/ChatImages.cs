@@ -1,0 +1,108 @@
+using System.Text;
+using System.Text.Json;
+using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
+using Sovereign.Knowledge.Extraction;
+
+namespace Sovereign.Server.OpenAi;
+
+/// <summary>
+/// Images in chat (OpenAI content parts of type <c>image_url</c>). Only <c>data:</c> URLs are accepted: the platform
+/// never fetches from outside, so a remote URL is a 400. The image is read through OCR and its text given to the model
+/// in a framed block where the image sat; models with a vision projector are not wired here yet. One per request; not
+/// thread-safe.
+/// </summary>
+/// <remarks>
+/// Validation happens with the rest of the request (<see cref="Add"/> puts a placeholder in the message text); the
+/// OCR runs only once the whole request is valid (<see cref="ReplaceWithTextAsync"/>). The placeholder carries a
+/// per-request nonce, so text a user types can never be mistaken for one.
+/// </remarks>
+internal sealed class ChatImages
+{
+    public const int MaxImagesPerRequest = 8;
+
+    /// <summary>Chat is interactive: a minute of OCR at most, and images no larger than a large photo.</summary>
+    private static readonly ExtractionLimits Limits = new() { MaxBytes = 20L * 1024 * 1024, MaxTime = TimeSpan.FromSeconds(60) };
+
+    private readonly List<(byte[] Bytes, string Param)> _images = [];
+    private readonly string _nonce = Guid.NewGuid().ToString("N");
+
+    /// <summary>Checks one <c>image_url</c> part; returns its placeholder, or null after recording the problem.</summary>
+    public string? Add(JsonElement part, string partParam, RequestProblems problems)
+    {
+        var urlParam = $"{partParam}.image_url.url";
+        string? url = null;
+        if (part.TryGetProperty("image_url", out var imageUrl))
+        {
+            if (imageUrl.ValueKind == JsonValueKind.String) url = imageUrl.GetString();
+            else if (imageUrl.ValueKind == JsonValueKind.Object && imageUrl.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String) url = u.GetString();
+        }
+        if (string.IsNullOrEmpty(url))
+        {
+            problems.Missing(urlParam);
+            return null;
+        }
+        if (!url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add(urlParam, $"Invalid '{urlParam}': this server never fetches from outside, so image URLs must be data: URLs (data:image/png;base64,...).", "remote_image_url");
+            return null;
+        }
+        var comma = url.IndexOf(',', StringComparison.Ordinal);
+        if (comma < 0 || !url[..comma].EndsWith(";base64", StringComparison.OrdinalIgnoreCase) || comma == url.Length - 1)
+        {
+            problems.Add(urlParam, $"Invalid '{urlParam}': expected a base64 data URL with the image in it (data:image/png;base64,...).", "invalid_image_url");
+            return null;
+        }
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(url[(comma + 1)..]);
+        }
+        catch (FormatException)
+        {
+            problems.Add(urlParam, $"Invalid '{urlParam}': the data URL's base64 is malformed.", "invalid_image_url");
+            return null;
+        }
+        if (_images.Count >= MaxImagesPerRequest)
+        {
+            problems.Add(partParam, $"Too many images: at most {MaxImagesPerRequest} per request.", "too_many_images");
+            return null;
+        }
+        _images.Add((bytes, urlParam));
+        return Placeholder(_images.Count);
+    }
+
+    /// <summary>Reads each image and puts its text, framed, where the image sat.</summary>
+    public async Task<List<ChatMessage>> ReplaceWithTextAsync(List<ChatMessage> messages, ImageTextReader reader, CancellationToken cancellationToken)
+    {
+        if (_images.Count == 0) return messages;
+        var blocks = new string[_images.Count];
+        for (var i = 0; i < _images.Count; i++)
+        {
+            var (bytes, param) = _images[i];
+            string text;
+            try
+            {
+                text = await reader.ReadAsync(bytes, Limits, cancellationToken);
+            }
+            catch (SovereignException e) when (e.Param is "image" or "file")
+            {
+                // The same error, pointed at the request field that carried the image.
+                throw new SovereignException(e.Kind, $"'{param}': {e.Message}", param, e.Code, e);
+            }
+            var n = i + 1;
+            blocks[i] = text.Length == 0
+                ? $"[Image {n}: no text could be read from the image]"
+                : new StringBuilder().Append($"[Image {n}: text read from the image by OCR]\n").Append(text).Append($"\n[End of image {n}]").ToString();
+        }
+        return [.. messages.Select(m => m.Content.Contains(_nonce, StringComparison.Ordinal) ? m with { Content = Substitute(m.Content, blocks) } : m)];
+    }
+
+    private string Substitute(string content, string[] blocks)
+    {
+        for (var i = 0; i < blocks.Length; i++) content = content.Replace(Placeholder(i + 1), blocks[i], StringComparison.Ordinal);
+        return content;
+    }
+
+    private string Placeholder(int n) => $"\u0001image-{_nonce}-{n}\u0001";
+}
