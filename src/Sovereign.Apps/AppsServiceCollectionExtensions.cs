@@ -19,6 +19,8 @@ public static class AppsServiceCollectionExtensions
         services.TryAddSingleton<IAppStore, SqliteAppStore>();
         services.TryAddSingleton<IConversationStore, SqliteConversationStore>();
         services.AddSingleton<IAppReferenceCheck, ModelReferenceCheck>();
+        services.AddSingleton<IAppReferenceCheck, KnowledgeBaseReferenceCheck>();
+        services.AddSingleton<IAppReferenceCheck, ToolReferenceCheck>();
         services.TryAddSingleton<AppPublisher>();
         return services;
     }

@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(KbCommand.Create());
+        root.Subcommands.Add(AppsCommand.Create());
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(RunnerModeCommand.Create());

@@ -39,6 +39,15 @@ internal sealed partial class AppChatResolver(IAppStore store, ILogger<AppChatRe
             body.Seed ??= s.Seed;
             if (body.MaxTokens is null && body.MaxCompletionTokens is null) body.MaxTokens = s.MaxTokens;
         }
+        // The knowledge feature retrieves passages into the system prompt and answers with citations.
+        if (app.Definition.Knowledge is { Bases.Count: > 0 } knowledge && body.Knowledge is null or { ValueKind: JsonValueKind.Null })
+        {
+            body.Knowledge = JsonSerializer.SerializeToElement(new JsonObject
+            {
+                ["bases"] = new JsonArray([.. knowledge.Bases.Select(b => (JsonNode)b)]),
+                ["top_k"] = knowledge.TopK,
+            });
+        }
         return app;
     }
 
