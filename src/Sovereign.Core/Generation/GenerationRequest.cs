@@ -79,4 +79,10 @@ public sealed record GenerationRequest
     /// zero = unload as soon as it is idle, negative = keep loaded until evicted or unloaded.
     /// </summary>
     public TimeSpan? KeepAlive { get; init; }
+
+    /// <summary>The tenant the request is for; the engine shares its queue fairly between tenants. Null: the default tenant.</summary>
+    public string? TenantId { get; init; }
+
+    /// <summary>The tenant's share under load relative to other tenants (weighted fair queuing); at least 1. Default 1.</summary>
+    public int TenantWeight { get; init; } = 1;
 }

@@ -15,13 +15,24 @@ public static class ApiKeyScopes
     /// <summary>Reads this node's model store as a mirror (<c>/v2/…</c>, read-only), so other nodes can pull from it.</summary>
     public const string Mirror = "mirror";
 
-    public static bool IsKnown(string scope) => scope is Admin or Inference or Mirror;
+    /// <summary>Reads knowledge bases: <c>GET /v1/knowledge…</c> and searches.</summary>
+    public const string KnowledgeRead = "knowledge.read";
+
+    /// <summary>Changes knowledge bases: every other method under <c>/v1/knowledge</c>.</summary>
+    public const string KnowledgeWrite = "knowledge.write";
+
+    public static readonly IReadOnlyList<string> All = [Admin, Inference, KnowledgeRead, KnowledgeWrite, Mirror];
+
+    public static bool IsKnown(string scope) => scope is Admin or Inference or Mirror or KnowledgeRead or KnowledgeWrite;
+
+    /// <summary>Splits a space-separated scope list ("inference knowledge.read"); duplicates dropped, order kept.</summary>
+    public static IReadOnlyList<string> Parse(string scopes) => [.. scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Whether a key with <paramref name="granted"/> may act with <paramref name="scope"/>: admin covers every scope.</summary>
     public static bool Covers(IEnumerable<string> granted, string scope) => granted.Contains(scope) || granted.Contains(Admin);
 }
 
-/// <summary>Tenants. Only <see cref="Default"/> exists for now; every key and principal already names its tenant.</summary>
+/// <summary>Tenant ids every installation has. Others are created through <c>/admin/tenants</c>.</summary>
 public static class Tenants
 {
     public const string Default = "default";
@@ -42,6 +53,12 @@ public sealed record ApiKeyInfo(
     DateTimeOffset? RevokedAt,
     DateTimeOffset? LastUsedAt)
 {
+    /// <summary>The app the key is restricted to, if any (usage is recorded against it).</summary>
+    public string? AppId { get; init; }
+
+    /// <summary>The user or service account the key acts as, if any.</summary>
+    public string? UserId { get; init; }
+
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } e && e <= now;
 
     public bool IsActive(DateTimeOffset now) => RevokedAt is null && !IsExpired(now);
@@ -49,8 +66,15 @@ public sealed record ApiKeyInfo(
     public bool HasScope(string scope) => ApiKeyScopes.Covers(Scopes, scope);
 }
 
-/// <summary>What a new key should be.</summary>
-public sealed record NewApiKey(string Name, string Scope, string TenantId = Tenants.Default, DateTimeOffset? ExpiresAt = null);
+/// <summary>What a new key should be. <paramref name="Scope"/> is one scope or several separated by spaces.</summary>
+public sealed record NewApiKey(string Name, string Scope, string TenantId = Tenants.Default, DateTimeOffset? ExpiresAt = null)
+{
+    /// <summary>Restricts the key to one app (optional).</summary>
+    public string? AppId { get; init; }
+
+    /// <summary>The user or service account the key acts as (optional).</summary>
+    public string? UserId { get; init; }
+}
 
 /// <summary>A key just created: <see cref="Key"/> is the only time the plain key exists outside its owner.</summary>
 public sealed record CreatedApiKey(ApiKeyInfo Info, string Key);

@@ -6,7 +6,7 @@ namespace Sovereign.Server.Auth;
 /// <summary>API keys in the <c>api_keys</c> table of the node's SQLite database. Thread-safe (a connection per call).</summary>
 internal sealed class SqliteApiKeyStore(SqliteDatabase database, TimeProvider time) : IApiKeyStore
 {
-    private const string Columns = "id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at";
+    private const string Columns = "id, tenant_id, name, prefix, scopes, created_at, expires_at, revoked_at, last_used_at, app_id, user_id";
 
     public async Task<CreatedApiKey> CreateAsync(NewApiKey key, CancellationToken cancellationToken = default)
     {
@@ -96,14 +96,18 @@ internal sealed class SqliteApiKeyStore(SqliteDatabase database, TimeProvider ti
 
     private async Task<ApiKeyInfo> InsertAsync(SqliteConnection connection, SqliteTransaction? transaction, string plainKey, NewApiKey key, CancellationToken cancellationToken)
     {
-        var info = new ApiKeyInfo(ApiKeyFormat.NewId(), key.TenantId, key.Name, ApiKeyFormat.DisplayPrefix(plainKey), [key.Scope],
+        var info = new ApiKeyInfo(ApiKeyFormat.NewId(), key.TenantId, key.Name, ApiKeyFormat.DisplayPrefix(plainKey), ApiKeyScopes.Parse(key.Scope),
             FromUnix(time.GetUtcNow().ToUnixTimeSeconds()),
-            key.ExpiresAt is { } expires ? FromUnix(expires.ToUnixTimeSeconds()) : null, RevokedAt: null, LastUsedAt: null);
+            key.ExpiresAt is { } expires ? FromUnix(expires.ToUnixTimeSeconds()) : null, RevokedAt: null, LastUsedAt: null)
+        {
+            AppId = key.AppId,
+            UserId = key.UserId,
+        };
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at, expires_at)
-            VALUES ($id, $tenant, $name, $prefix, $hash, $scopes, $created, $expires)
+            INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at, expires_at, app_id, user_id)
+            VALUES ($id, $tenant, $name, $prefix, $hash, $scopes, $created, $expires, $app, $user)
             """;
         command.Parameters.AddWithValue("$id", info.Id);
         command.Parameters.AddWithValue("$tenant", info.TenantId);
@@ -113,6 +117,8 @@ internal sealed class SqliteApiKeyStore(SqliteDatabase database, TimeProvider ti
         command.Parameters.AddWithValue("$scopes", string.Join(' ', info.Scopes));
         command.Parameters.AddWithValue("$created", info.CreatedAt.ToUnixTimeSeconds());
         command.Parameters.AddWithValue("$expires", (object?)info.ExpiresAt?.ToUnixTimeSeconds() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$app", (object?)info.AppId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$user", (object?)info.UserId ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
         return info;
     }
@@ -136,7 +142,11 @@ internal sealed class SqliteApiKeyStore(SqliteDatabase database, TimeProvider ti
         CreatedAt: FromUnix(r.GetInt64(5)),
         ExpiresAt: r.IsDBNull(6) ? null : FromUnix(r.GetInt64(6)),
         RevokedAt: r.IsDBNull(7) ? null : FromUnix(r.GetInt64(7)),
-        LastUsedAt: r.IsDBNull(8) ? null : FromUnix(r.GetInt64(8)));
+        LastUsedAt: r.IsDBNull(8) ? null : FromUnix(r.GetInt64(8)))
+    {
+        AppId = r.IsDBNull(9) ? null : r.GetString(9),
+        UserId = r.IsDBNull(10) ? null : r.GetString(10),
+    };
 
     private static DateTimeOffset FromUnix(long seconds) => DateTimeOffset.FromUnixTimeSeconds(seconds);
 }

@@ -16,6 +16,7 @@ using Sovereign.Server.Health;
 using Sovereign.Server.Mirror;
 using Sovereign.Server.Ollama;
 using Sovereign.Server.OpenAi;
+using Sovereign.Server.Tenancy;
 using Sovereign.Server.WebUi;
 
 namespace Sovereign.Server.Hosting;
@@ -45,6 +46,7 @@ internal static class ServerComposition
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
         services.AddSingleton<AdminKeyBootstrapper>();
+        services.AddSovereignTenancy();
         services.AddHostedService<StartupTasks>();
 
         services.AddSingleton<GenerationResponder>();
@@ -68,6 +70,7 @@ internal static class ServerComposition
                 body.MaxRequestBodySize = limits.CurrentValue.Limits.MaxRequestBytes;
             return next(context);
         });
+        app.UseAuthentication();
         app.UseMiddleware<ApiKeyAuthenticationMiddleware>();
 
         app.MapHealthApi();
@@ -77,6 +80,7 @@ internal static class ServerComposition
         app.MapOllamaApi();
         app.MapKeysApi();
         app.MapMirrorApi();
+        app.MapTenancyApi();
         app.MapWebUi();
         return app;
     }

@@ -8,9 +8,9 @@ namespace Sovereign.Server.Hosting;
 
 /// <summary>
 /// What must be true before the first request: the data folder exists, the database schema is current and an
-/// admin key exists. Runs in <see cref="StartingAsync"/>, i.e. after options validation and before Kestrel listens.
+/// admin key and a first owner account exist. Runs in <see cref="StartingAsync"/>, i.e. after options validation and before Kestrel listens.
 /// </summary>
-internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database, AdminKeyBootstrapper adminKey, ILogger<StartupTasks> logger)
+internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database, AdminKeyBootstrapper adminKey, OwnerBootstrapper owner, ILogger<StartupTasks> logger)
     : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -20,6 +20,7 @@ internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database
         var version = database.Migrate();
         logger.DatabaseReady(paths.Database, version);
         await adminKey.RunAsync(cancellationToken);
+        await owner.RunAsync(cancellationToken);
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

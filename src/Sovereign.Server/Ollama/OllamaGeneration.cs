@@ -20,7 +20,7 @@ namespace Sovereign.Server.Ollama;
 /// </summary>
 internal sealed partial class OllamaGenerationHandler(
     IInferenceService inference, IModelStore store, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
-    ILogger<OllamaGenerationHandler> logger)
+    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
 
@@ -217,7 +217,7 @@ internal sealed partial class OllamaGenerationHandler(
         logger.GenerationRequested(request.Id, request.Model, stream, settings.NumPredict);
 
         // :: Step 1
-        await using var generation = await StartedGeneration.StartAsync(inference, request, ct);
+        await using var generation = await StartedGeneration.StartAsync(meter.Wrap(inference, context, Tenancy.GenerationMeter.OllamaApi), request, ct);
         var loadDuration = time.GetElapsedTime(received);
         var slotTaken = time.GetTimestamp();
         await using var events = generation.EventsAsync(ct).GetAsyncEnumerator(ct);

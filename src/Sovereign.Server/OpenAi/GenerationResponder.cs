@@ -11,7 +11,8 @@ namespace Sovereign.Server.OpenAi;
 /// The part chat and text completions share once a request is valid: find the model, run the generation and
 /// answer, whole or streamed. Thread-safe (stateless apart from its services).
 /// </summary>
-internal sealed class GenerationResponder(IInferenceService inference, IModelStore store, TimeProvider time, ILogger<GenerationResponder> logger)
+internal sealed class GenerationResponder(IInferenceService inference, IModelStore store, TimeProvider time, ILogger<GenerationResponder> logger,
+    Tenancy.GenerationMeter meter)
 {
     /// <summary>The store's manifest for the client's model string; 404 <c>model_not_found</c> when there is none.</summary>
     public ModelManifest ResolveModel(string model) =>
@@ -36,7 +37,7 @@ internal sealed class GenerationResponder(IInferenceService inference, IModelSto
         logger.GenerationRequested(request.Id, request.Model, stream, request.MaxTokens);
 
         // :: Step 1
-        await using var generation = await StartedGeneration.StartAsync(inference, request, ct);
+        await using var generation = await StartedGeneration.StartAsync(meter.Wrap(inference, context, Tenancy.GenerationMeter.OpenAiApi), request, ct);
 
         // :: Step 2
         if (!stream)

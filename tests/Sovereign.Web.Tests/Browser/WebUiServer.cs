@@ -56,6 +56,8 @@ public sealed class WebUiServer : IAsyncLifetime
         Address = new Uri(_app.Urls.Single().TrimEnd('/') + "/");
         Http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(2) };
 
+        // The machine running these may be very busy: wait generously, and assert order rather than speed.
+        Assertions.SetDefaultExpectTimeout(30_000);
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -77,7 +79,7 @@ public sealed class WebUiServer : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = width, Height = height },
             Locale = culture,
         });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(60_000);
         await context.RouteAsync("**/*", async route =>
         {
             var url = route.Request.Url;

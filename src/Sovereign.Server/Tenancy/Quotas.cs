@@ -1,0 +1,229 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Sovereign.Core.Errors;
+using Sovereign.Data;
+using Sovereign.Server.Auth;
+
+namespace Sovereign.Server.Tenancy;
+
+/// <summary>Limits of one tenant or key; null means no limit. Immutable.</summary>
+public sealed record QuotaLimits(int? RequestsPerMinute, long? TokensPerDay, long? TokensPerMonth, int? ConcurrentGenerations)
+{
+    public static readonly QuotaLimits None = new(null, null, null, null);
+}
+
+/// <summary>
+/// What limits apply to whom, and the durable token counters. Subjects are <c>tenant:&lt;id&gt;</c> and
+/// <c>key:&lt;id&gt;</c> (<see cref="QuotaSubjects"/>). Periods are UTC days (<c>d:2026-11-27</c>) and months (<c>m:2026-11</c>).
+/// Thread-safe.
+/// </summary>
+public interface IQuotaStore
+{
+    Task<QuotaLimits> GetAsync(string subject, CancellationToken cancellationToken = default);
+    Task SetAsync(string subject, string tenantId, QuotaLimits limits, CancellationToken cancellationToken = default);
+    Task<long> TokensUsedAsync(string subject, string period, CancellationToken cancellationToken = default);
+}
+
+public static class QuotaSubjects
+{
+    public static string Tenant(string tenantId) => "tenant:" + tenantId;
+    public static string Key(string keyId) => "key:" + keyId;
+
+    public static string Day(DateTimeOffset t) => "d:" + t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    public static string Month(DateTimeOffset t) => "m:" + t.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    /// <summary>The subjects whose limits apply to a caller: its tenant, and its key unless it is a web session.</summary>
+    public static IEnumerable<(string Subject, string Name)> Of(ApiPrincipal principal)
+    {
+        yield return (Tenant(principal.TenantId), $"tenant '{principal.TenantId}'");
+        if (!principal.IsSession) yield return (Key(principal.KeyId), $"key {principal.KeyId}");
+    }
+}
+
+internal sealed class SqliteQuotaStore(SqliteDatabase database) : IQuotaStore
+{
+    public async Task<QuotaLimits> GetAsync(string subject, CancellationToken cancellationToken = default)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT requests_per_minute, tokens_per_day, tokens_per_month, concurrent_generations FROM quota_limits WHERE subject = $s";
+        command.Parameters.AddWithValue("$s", subject);
+        await using var r = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await r.ReadAsync(cancellationToken)) return QuotaLimits.None;
+        return new QuotaLimits(r.IsDBNull(0) ? null : r.GetInt32(0), r.IsDBNull(1) ? null : r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt64(2), r.IsDBNull(3) ? null : r.GetInt32(3));
+    }
+
+    public async Task SetAsync(string subject, string tenantId, QuotaLimits limits, CancellationToken cancellationToken = default)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO quota_limits (subject, tenant_id, requests_per_minute, tokens_per_day, tokens_per_month, concurrent_generations)
+            VALUES ($s, $t, $rpm, $day, $month, $conc)
+            ON CONFLICT (subject) DO UPDATE SET requests_per_minute = excluded.requests_per_minute, tokens_per_day = excluded.tokens_per_day,
+                tokens_per_month = excluded.tokens_per_month, concurrent_generations = excluded.concurrent_generations
+            """;
+        command.Parameters.AddWithValue("$s", subject);
+        command.Parameters.AddWithValue("$t", tenantId);
+        command.Parameters.AddWithValue("$rpm", (object?)limits.RequestsPerMinute ?? DBNull.Value);
+        command.Parameters.AddWithValue("$day", (object?)limits.TokensPerDay ?? DBNull.Value);
+        command.Parameters.AddWithValue("$month", (object?)limits.TokensPerMonth ?? DBNull.Value);
+        command.Parameters.AddWithValue("$conc", (object?)limits.ConcurrentGenerations ?? DBNull.Value);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<long> TokensUsedAsync(string subject, string period, CancellationToken cancellationToken = default)
+    {
+        await using var connection = database.Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tokens FROM token_counters WHERE subject = $s AND period = $p";
+        command.Parameters.AddWithValue("$s", subject);
+        command.Parameters.AddWithValue("$p", period);
+        return await command.ExecuteScalarAsync(cancellationToken) is long n ? n : 0;
+    }
+}
+
+/// <summary>
+/// Enforces <see cref="QuotaLimits"/> for a caller's tenant and key: requests per minute on every authenticated request,
+/// tokens per day and month and concurrent generations before each generation. A limit reached is a 429
+/// <c>rate_limit_error</c> whose code names it (<c>requests_per_minute_exceeded</c>, <c>tokens_per_day_exceeded</c>,
+/// <c>tokens_per_month_exceeded</c>, <c>concurrent_generations_exceeded</c>) with <c>Retry-After</c>. Thread-safe.
+/// </summary>
+public interface IQuotaEnforcer
+{
+    /// <summary>Counts one request against requests-per-minute; throws 429 when the window is full.</summary>
+    ValueTask CountRequestAsync(ApiPrincipal principal, CancellationToken cancellationToken = default);
+
+    /// <summary>Checks the token budgets and takes a concurrent-generation place, released when the lease is disposed.</summary>
+    Task<IDisposable> AcquireGenerationAsync(ApiPrincipal principal, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets cached limits (after they change).</summary>
+    void Invalidate();
+}
+
+/// <summary>
+/// Request windows and concurrency are counted in memory (a restart forgives them, as it ends every generation);
+/// tokens are read from the durable counters that usage recording keeps (<see cref="IUsageStore"/>).
+/// </summary>
+internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogger<QuotaEnforcer> logger) : IQuotaEnforcer
+{
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<string, (QuotaLimits Limits, DateTimeOffset Until)> _cache = new();
+    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _requests = new();
+    private readonly ConcurrentDictionary<string, int> _running = new();
+
+    public void Invalidate() => _cache.Clear();
+
+    public async ValueTask CountRequestAsync(ApiPrincipal principal, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var checks = new List<(string Subject, string Name, int Limit)>(2);
+        foreach (var (subject, name) in QuotaSubjects.Of(principal))
+        {
+            if ((await LimitsAsync(subject, cancellationToken)).RequestsPerMinute is { } rpm) checks.Add((subject, name, rpm));
+        }
+        if (checks.Count == 0) return;
+
+        // Every window is checked before any is counted, so a refused request uses up no one's allowance.
+        var windows = checks.Select(c => _requests.GetOrAdd(c.Subject, _ => new Queue<DateTimeOffset>())).ToArray();
+        lock (_requests)
+        {
+            for (var i = 0; i < checks.Count; i++)
+            {
+                var window = windows[i];
+                while (window.Count > 0 && now - window.Peek() >= Window) window.Dequeue();
+                if (window.Count >= checks[i].Limit)
+                {
+                    var retry = window.Peek() + Window - now;
+                    throw Refuse(checks[i].Subject, "requests_per_minute",
+                        $"Rate limit reached for requests per minute (RPM) of {checks[i].Name}: limit {checks[i].Limit}, used {window.Count}.", retry);
+                }
+            }
+            foreach (var window in windows) window.Enqueue(now);
+        }
+    }
+
+    public async Task<IDisposable> AcquireGenerationAsync(ApiPrincipal principal, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var concurrency = new List<(string Subject, string Name, int Limit)>(2);
+        foreach (var (subject, name) in QuotaSubjects.Of(principal))
+        {
+            var limits = await LimitsAsync(subject, cancellationToken);
+            if (limits.TokensPerDay is { } perDay)
+            {
+                var used = await store.TokensUsedAsync(subject, QuotaSubjects.Day(now), cancellationToken);
+                if (used >= perDay)
+                {
+                    var tomorrow = new DateTimeOffset(now.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+                    throw Refuse(subject, "tokens_per_day", $"Rate limit reached for tokens per day (TPD) of {name}: limit {perDay}, used {used}.", tomorrow - now);
+                }
+            }
+            if (limits.TokensPerMonth is { } perMonth)
+            {
+                var used = await store.TokensUsedAsync(subject, QuotaSubjects.Month(now), cancellationToken);
+                if (used >= perMonth)
+                {
+                    var first = new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+                    throw Refuse(subject, "tokens_per_month", $"Rate limit reached for tokens per month of {name}: limit {perMonth}, used {used}.", first - now);
+                }
+            }
+            if (limits.ConcurrentGenerations is { } c) concurrency.Add((subject, name, c));
+        }
+
+        var taken = new List<string>(2);
+        lock (_running)
+        {
+            foreach (var (subject, name, limit) in concurrency)
+            {
+                var running = _running.GetValueOrDefault(subject);
+                if (running >= limit)
+                {
+                    throw Refuse(subject, "concurrent_generations",
+                        $"Rate limit reached for concurrent generations of {name}: limit {limit}, running {running}.", TimeSpan.FromSeconds(1));
+                }
+            }
+            foreach (var (subject, _, _) in concurrency)
+            {
+                _running[subject] = _running.GetValueOrDefault(subject) + 1;
+                taken.Add(subject);
+            }
+        }
+        return new Lease(this, taken);
+    }
+
+    private async ValueTask<QuotaLimits> LimitsAsync(string subject, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(subject, out var cached) && cached.Until > now) return cached.Limits;
+        var limits = await store.GetAsync(subject, cancellationToken);
+        _cache[subject] = (limits, now + CacheFor);
+        return limits;
+    }
+
+    private SovereignException Refuse(string subject, string limit, string message, TimeSpan retryAfter)
+    {
+        logger.LimitReached(subject, limit);
+        return new SovereignException(ErrorKind.RateLimited, message, code: limit + "_exceeded")
+        {
+            RetryAfter = retryAfter < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : retryAfter,
+        };
+    }
+
+    private sealed class Lease(QuotaEnforcer owner, List<string> subjects) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            lock (owner._running)
+            {
+                foreach (var s in subjects) owner._running[s] = owner._running[s] - 1;
+            }
+        }
+    }
+}
