@@ -4,8 +4,12 @@ namespace Sovereign.Web.Tests.Browser;
 
 /// <summary>The chat page against the real engine: the tiny model writes stories, so tests look at streaming, not meaning.</summary>
 [Collection(WebUiCollection.Name)]
-public sealed class ChatTests(WebUiServer server)
+public sealed class ChatTests(WebUiServer server) : IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => server.CloseContextsAsync();
+
     private static ILocator LastAnswer(IPage page) => page.Locator("li.message.assistant").Last;
 
     private static async Task AskAsync(IPage page, string prompt, int? maxTokens = null, bool ignoreEos = false)
@@ -38,7 +42,7 @@ public sealed class ChatTests(WebUiServer server)
         while (DateTime.UtcNow < deadline && lengths.Count < 2)
         {
             var state = await answer.GetAttributeAsync("data-state");
-            Assert.Equal("streaming", state);
+            Assert.True(state == "streaming", $"the answer is {state}: {await answer.InnerTextAsync()}");
             var length = (await answer.Locator(".bubble").InnerTextAsync()).Length;
             if (length > 0) lengths.Add(length);
             await Task.Delay(50);
@@ -52,7 +56,7 @@ public sealed class ChatTests(WebUiServer server)
         Assert.True(kept.Trim().Length >= lengths.Max() - 1, "the text that had arrived was kept");
         await Task.Delay(1000);
         Assert.Equal(kept, await answer.Locator(".bubble").InnerTextAsync());
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -66,7 +70,7 @@ public sealed class ChatTests(WebUiServer server)
         await Assertions.Expect(answer.Locator(".tokens")).ToHaveTextAsync("12 tokens");
         Assert.NotEmpty((await answer.Locator(".bubble").InnerTextAsync()).Trim());
         await Assertions.Expect(answer.Locator(".copy-button")).ToBeVisibleAsync();
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -87,7 +91,7 @@ public sealed class ChatTests(WebUiServer server)
         await Assertions.Expect(LastAnswer(page)).ToHaveAttributeAsync("data-state", "done", new() { Timeout = 120_000 });
         await Assertions.Expect(page.Locator("li.message")).ToHaveCountAsync(2);
         await Assertions.Expect(page.Locator("li.message.user .bubble")).ToHaveTextAsync("The cat sat");
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -99,6 +103,6 @@ public sealed class ChatTests(WebUiServer server)
         var question = page.Locator("li.message.user .bubble");
         await Assertions.Expect(question).ToHaveAttributeAsync("dir", "rtl");
         await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "ltr");
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 }

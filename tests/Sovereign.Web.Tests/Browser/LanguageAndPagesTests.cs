@@ -3,8 +3,12 @@ using Microsoft.Playwright;
 namespace Sovereign.Web.Tests.Browser;
 
 [Collection(WebUiCollection.Name)]
-public sealed class LanguageAndPagesTests(WebUiServer server)
+public sealed class LanguageAndPagesTests(WebUiServer server) : IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => server.CloseContextsAsync();
+
     private static readonly string[] SignedInPages = ["", "manage/models", "manage/keys", "manage/health"];
 
     [Fact]
@@ -27,7 +31,7 @@ public sealed class LanguageAndPagesTests(WebUiServer server)
         await page.Locator("#lang-en").ClickAsync();
         await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "ltr");
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Models");
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -53,7 +57,7 @@ public sealed class LanguageAndPagesTests(WebUiServer server)
                 await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
                 await CheckPageAsync(page, path.Length == 0 ? "chat" : path.Replace('/', '-'), suffix);
             }
-            await page.Context.CloseAsync();
+            await server.CloseContextsAsync();
         }
 
         Assert.NotEmpty(server.Requests);
@@ -76,7 +80,7 @@ public sealed class LanguageAndPagesTests(WebUiServer server)
         await Assertions.Expect(page.Locator(".skip-link")).ToBeInViewportAsync();
         await page.Keyboard.PressAsync("Enter");
         Assert.Equal("main", await page.EvaluateAsync<string>("document.activeElement.id"));
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     private static async Task CheckPageAsync(IPage page, string name, string suffix)

@@ -4,8 +4,12 @@ using Microsoft.Playwright;
 namespace Sovereign.Web.Tests.Browser;
 
 [Collection(WebUiCollection.Name)]
-public sealed class SignInTests(WebUiServer server)
+public sealed class SignInTests(WebUiServer server) : IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => server.CloseContextsAsync();
+
     [Fact]
     public async Task A_page_that_needs_sign_in_sends_the_browser_to_the_sign_in_form_and_back_after_it()
     {
@@ -19,7 +23,7 @@ public sealed class SignInTests(WebUiServer server)
         await page.WaitForURLAsync("**/manage/keys");
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("API keys");
         await Assertions.Expect(page.Locator("nav.main-nav")).ToContainTextAsync("Models");
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -33,7 +37,7 @@ public sealed class SignInTests(WebUiServer server)
         await Assertions.Expect(page.Locator("#signin-error")).ToBeVisibleAsync();
         await page.GotoAsync("");
         Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -45,7 +49,7 @@ public sealed class SignInTests(WebUiServer server)
         await page.WaitForURLAsync("**/signin");
         await page.GotoAsync("");
         Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -76,6 +80,6 @@ public sealed class SignInTests(WebUiServer server)
         await page.WaitForURLAsync("**/signin");
         await page.GotoAsync("");
         Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 }

@@ -70,6 +70,14 @@ public sealed class WebUiServer : IAsyncLifetime
 
     public IServiceProvider Services => _app.Services;
 
+    private readonly ConcurrentQueue<IBrowserContext> _contexts = new();
+
+    /// <summary>Closes every page a test opened, so an answer still streaming from a failed test does not hold the engine.</summary>
+    public async Task CloseContextsAsync()
+    {
+        while (_contexts.TryDequeue(out var context)) await context.CloseAsync();
+    }
+
     /// <summary>A page in a fresh browser context (its own cookies, a fresh profile), watched for outside requests.</summary>
     public async Task<IPage> NewPageAsync(string culture = "en", int width = 1280, int height = 900)
     {
@@ -80,6 +88,7 @@ public sealed class WebUiServer : IAsyncLifetime
             Locale = culture,
         });
         context.SetDefaultTimeout(60_000);
+        _contexts.Enqueue(context);
         await context.RouteAsync("**/*", async route =>
         {
             var url = route.Request.Url;
