@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Localization;
@@ -88,7 +87,7 @@ public static class WebComposition
 
         app.MapPost("/signout", async (HttpContext context) =>
         {
-            await context.SignOutAsync(WebAuth.Scheme);
+            await WebAuth.SignOutAsync(context);
             return Results.LocalRedirect(WebAuth.SignInPath);
         }).AllowAnonymous().DisableAntiforgery().WithName("WebSignOut");
 

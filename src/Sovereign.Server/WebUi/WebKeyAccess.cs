@@ -12,7 +12,7 @@ namespace Sovereign.Server.WebUi;
 /// </summary>
 internal sealed class WebKeyAccess(IApiKeyStore store, TimeProvider time, ILogger<WebKeyAccess> logger) : IWebSignIn, IKeyAdministration
 {
-    public IReadOnlyList<string> Scopes { get; } = [ApiKeyScopes.Inference, ApiKeyScopes.Mirror, ApiKeyScopes.Admin];
+    public IReadOnlyList<string> Scopes { get; } = [ApiKeyScopes.Inference, ApiKeyScopes.KnowledgeRead, ApiKeyScopes.KnowledgeWrite, ApiKeyScopes.Mirror, ApiKeyScopes.Admin];
 
     public int MaxNameLength => KeysApi.MaxNameLength;
 

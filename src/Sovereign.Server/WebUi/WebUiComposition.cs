@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Sovereign.Server.Auth;
 using Sovereign.Web;
 using Sovereign.Web.Access;
 
@@ -20,6 +22,15 @@ internal static class WebUiComposition
         services.AddSingleton<IWebSignIn>(sp => sp.GetRequiredService<WebKeyAccess>());
         services.AddSingleton<IKeyAdministration>(sp => sp.GetRequiredService<WebKeyAccess>());
         services.AddSingleton<IServerFacts, WebServerFacts>();
+        services.AddSingleton<IWebChatEngine, WebChatEngine>();
+        services.AddTransient<IClaimsTransformation, WebSessionClaims>();
+        // Local accounts (the tenancy area's session cookie and POST /auth/login) sign in to the interface too.
+        services.Configure<WebAuthOptions>(o =>
+        {
+            o.SessionScheme = WebSessions.Scheme;
+            o.SessionCookie = WebSessions.CookieName;
+            o.PasswordSignInPath = "/auth/login";
+        });
         return services;
     }
 

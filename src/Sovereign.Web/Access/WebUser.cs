@@ -22,7 +22,7 @@ public sealed record WebUser(string Id, string Name, string TenantId, IReadOnlyL
             new(WebClaims.Method, Method),
         };
         claims.AddRange(Scopes.Select(s => new Claim(WebClaims.Scope, s)));
-        return new ClaimsPrincipal(new ClaimsIdentity(claims, WebAuth.Scheme));
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, WebAuth.KeyScheme));
     }
 
     /// <summary>The user a cookie principal stands for; null when it is not one of ours (or not signed in).</summary>
@@ -47,4 +47,6 @@ public static class WebClaims
 public static class WebSignInMethods
 {
     public const string ApiKey = "api_key";
+    /// <summary>A local account (username and password) or an identity provider, through the host's session.</summary>
+    public const string Session = "session";
 }

@@ -5,8 +5,12 @@ using Microsoft.Playwright;
 namespace Sovereign.Web.Tests.Browser;
 
 [Collection(WebUiCollection.Name)]
-public sealed class AdministrationTests(WebUiServer server)
+public sealed class AdministrationTests(WebUiServer server) : IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => server.CloseContextsAsync();
+
     [Fact]
     public async Task A_key_is_shown_once_when_created_works_against_the_API_and_stops_working_when_revoked()
     {
@@ -34,7 +38,7 @@ public sealed class AdministrationTests(WebUiServer server)
         await row.Locator("button.revoke").ClickAsync();
         await Assertions.Expect(row.Locator(".key-status")).ToHaveTextAsync("Revoked");
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("v1/models")).StatusCode);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -49,7 +53,7 @@ public sealed class AdministrationTests(WebUiServer server)
         await Assertions.Expect(page.Locator("#key-name-error")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#key-days-error")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#new-key")).ToHaveCountAsync(0);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -71,7 +75,7 @@ public sealed class AdministrationTests(WebUiServer server)
         (await admin.DeleteAsync($"admin/keys/{body["id"]!.GetValue<string>()}")).EnsureSuccessStatusCode();
         await page.GotoAsync("");
         Assert.Contains("/signin", page.Url, StringComparison.Ordinal);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -102,7 +106,7 @@ public sealed class AdministrationTests(WebUiServer server)
         await Assertions.Expect(loaded).ToHaveCountAsync(1);
         await loaded.Locator("button").ClickAsync();
         await Assertions.Expect(page.Locator("#loaded-table tr", new() { HasText = WebUiServer.ChatModel })).ToHaveCountAsync(0);
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -115,7 +119,7 @@ public sealed class AdministrationTests(WebUiServer server)
         await page.Locator("#import-path").FillAsync("/nonexistent/model.gguf");
         await page.Locator("#import-submit").ClickAsync();
         await Assertions.Expect(page.Locator("#import-result.error")).ToBeVisibleAsync();
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 
     [Fact]
@@ -135,6 +139,6 @@ public sealed class AdministrationTests(WebUiServer server)
         await WebUiServer.WaitInteractiveAsync(page);
         await Assertions.Expect(page.Locator("#health-backend")).ToContainTextAsync("llama.cpp");
         await Assertions.Expect(page.Locator("#health-tps")).ToContainTextAsync(" over ");
-        await page.Context.CloseAsync();
+        await server.CloseContextsAsync();
     }
 }

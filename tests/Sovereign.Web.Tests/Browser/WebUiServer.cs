@@ -56,6 +56,8 @@ public sealed class WebUiServer : IAsyncLifetime
         Address = new Uri(_app.Urls.Single().TrimEnd('/') + "/");
         Http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(2) };
 
+        // The machine running these may be very busy: wait generously, and assert order rather than speed.
+        Assertions.SetDefaultExpectTimeout(30_000);
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -68,6 +70,14 @@ public sealed class WebUiServer : IAsyncLifetime
 
     public IServiceProvider Services => _app.Services;
 
+    private readonly ConcurrentQueue<IBrowserContext> _contexts = new();
+
+    /// <summary>Closes every page a test opened, so an answer still streaming from a failed test does not hold the engine.</summary>
+    public async Task CloseContextsAsync()
+    {
+        while (_contexts.TryDequeue(out var context)) await context.CloseAsync();
+    }
+
     /// <summary>A page in a fresh browser context (its own cookies, a fresh profile), watched for outside requests.</summary>
     public async Task<IPage> NewPageAsync(string culture = "en", int width = 1280, int height = 900)
     {
@@ -77,7 +87,8 @@ public sealed class WebUiServer : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = width, Height = height },
             Locale = culture,
         });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(60_000);
+        _contexts.Enqueue(context);
         await context.RouteAsync("**/*", async route =>
         {
             var url = route.Request.Url;

@@ -20,3 +20,12 @@ window.sovereign = {
     element?.lastElementChild?.scrollIntoView({ block: "end" });
   }
 };
+
+// The skip link moves focus to the content. Blazor's router takes over in-page links, so it is done here, before it.
+document.addEventListener("click", function (e) {
+  const link = e.target.closest && e.target.closest("a.skip-link");
+  if (!link) return;
+  e.preventDefault();
+  e.stopPropagation();
+  document.getElementById("main")?.focus();
+}, true);
