@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Security;
 using System.Text;
@@ -55,9 +56,16 @@ public static partial class TestDocuments
 
     /// <summary>
     /// A DOCX whose document.xml inflates to <paramref name="inflatedBytes"/> (spaces: about a thousand to one): a zip
-    /// bomb that a reader trusting the archive would expand into memory or disk.
+    /// bomb that a reader trusting the archive would expand into memory or disk. With <paramref name="declaredBytes"/>
+    /// the archive lies: its headers claim that size for document.xml instead of the real one.
     /// </summary>
-    public static byte[] DocxZipBomb(long inflatedBytes)
+    public static byte[] DocxZipBomb(long inflatedBytes, uint? declaredBytes = null)
+    {
+        var bytes = DocxZipBombAsDeclared(inflatedBytes);
+        return declaredBytes is { } declared ? DeclareSize(bytes, "word/document.xml", declared) : bytes;
+    }
+
+    private static byte[] DocxZipBombAsDeclared(long inflatedBytes)
     {
         var output = new MemoryStream();
         using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
@@ -79,6 +87,30 @@ public static partial class TestDocuments
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>Rewrites the uncompressed size an entry declares, in its local header and the central directory.</summary>
+    private static byte[] DeclareSize(byte[] zip, string entryName, uint size)
+    {
+        var span = zip.AsSpan();
+        var name = Encoding.ASCII.GetBytes(entryName);
+        for (var at = span.Length - 46; at >= 0; at--)
+        {
+            // Central directory record: signature, then sizes at 20/24, name length at 28, local header offset at 42.
+            if (BinaryPrimitives.ReadUInt32LittleEndian(span[at..]) != 0x02014b50
+                || BinaryPrimitives.ReadUInt16LittleEndian(span[(at + 28)..]) != name.Length
+                || !span.Slice(at + 46, name.Length).SequenceEqual(name))
+            {
+                continue;
+            }
+
+            BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 24)..], size);
+            var local = (int)BinaryPrimitives.ReadUInt32LittleEndian(span[(at + 42)..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[(local + 22)..], size);
+            return zip;
+        }
+
+        throw new InvalidOperationException($"{entryName} is not in the archive.");
     }
 
     private static byte[] Package(string documentXml)
