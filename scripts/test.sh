@@ -29,6 +29,7 @@ results=.test-results
 rm -rf "$results"; mkdir -p "$results"
 status=0
 for proj in tests/*/*.csproj; do
+  grep -q '<IsTestProject>true</IsTestProject>' "$proj" || continue   # test support libraries and helper programs
   name=$(basename "$proj" .csproj)
   echo "== $name"
   if ! dotnet test "$proj" -c Release --no-build -nologo \

@@ -6,9 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Sovereign.Core.Generation;
 using Sovereign.Inference.Hosting;
-using Sovereign.Models.Gguf;
 using Sovereign.Models.Store;
 using Sovereign.Server.Tests.Infrastructure;
+using Sovereign.TestSupport.Models;
 
 namespace Sovereign.Server.Tests.Apps;
 
@@ -48,7 +48,7 @@ internal sealed class AppsServer : IAsyncDisposable
     {
         var home = TestHost.NewHome();
         var wide = Path.Combine(home, "stories260K-16k.gguf");
-        WriteWithContextLength(TestFiles.Stories260K, wide, 16384);
+        TestModelFiles.WriteWithContextLength(TestFiles.Stories260K, wide, 16384);
         await new FileModelStore(new Core.Options.SovereignPaths(home)).ImportAsync(wide, ModelName.Parse(ChatModel), "chatml");
         File.Delete(wide);
         RecordingInference? engine = null;
@@ -102,26 +102,6 @@ internal sealed class AppsServer : IAsyncDisposable
         Assert.True(response.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Conflict, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Copies a GGUF file with <c>llama.context_length</c> set to <paramref name="contextLength"/>, every other byte of meaning unchanged.</summary>
-    private static void WriteWithContextLength(string source, string destination, uint contextLength)
-    {
-        var file = GgufReader.Read(source);
-        using var input = File.OpenRead(source);
-        using var output = File.Create(destination);
-        using var writer = new GgufWriter(output, file.Alignment);
-        foreach (var (key, value) in file.Metadata)
-            writer.AddMetadata(key, key == "llama.context_length" ? GgufValue.UInt32(contextLength) : value);
-        foreach (var tensor in file.Tensors) writer.AddTensor(tensor.Name, tensor.Type, [.. tensor.Dimensions]);
-        writer.WriteHeader();
-        foreach (var tensor in file.Tensors)
-        {
-            var data = new byte[tensor.ByteSize];
-            input.Position = file.DataOffset + tensor.Offset;
-            input.ReadExactly(data);
-            writer.WriteTensorData(data);
-        }
-        writer.Finish();
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -210,7 +210,7 @@ public sealed class KnowledgeApiTests
             insert.CommandText = "INSERT INTO tenants (id, name, created_at) VALUES ('tenant-b', 'B', 0)";
             insert.ExecuteNonQuery();
         }
-        var key = await host.Services.GetRequiredService<IApiKeyStore>().CreateAsync(new NewApiKey("b", ApiKeyScopes.Inference, "tenant-b"));
+        var key = await host.Services.GetRequiredService<IApiKeyStore>().CreateAsync(new NewApiKey("b", $"{ApiKeyScopes.Inference} {ApiKeyScopes.KnowledgeRead} {ApiKeyScopes.KnowledgeWrite}", "tenant-b"));
         var other = host.Client(key.Key);
 
         Assert.Empty((await other.GetJsonAsync("v1/knowledge")).Body["data"]!.AsArray());

@@ -6,6 +6,7 @@ using Microsoft.Playwright;
 using Sovereign.Core.Options;
 using Sovereign.Models.Store;
 using Sovereign.Server;
+using Sovereign.TestSupport.Models;
 
 namespace Sovereign.Web.Tests.Browser;
 
@@ -46,9 +47,13 @@ public sealed class WebUiServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var store = new FileModelStore(new SovereignPaths(Home));
-        await store.ImportAsync(Stories260K, ModelName.Parse(ChatModel), "chatml");
+        // A long context (the tiny model's header says 2048) so a fixed-length answer streams for seconds: long enough
+        // to watch it and to stop it.
+        var wide = Path.Combine(Home, "stories260K-16k.gguf");
+        TestModelFiles.WriteWithContextLength(Stories260K, wide, 16384);
+        await store.ImportAsync(wide, ModelName.Parse(ChatModel), "chatml");
+        File.Delete(wide);
 
-        // A long context so a fixed-length answer streams for seconds: long enough to watch it and to stop it.
         string[] args = ["--urls", "http://127.0.0.1:0", $"--Sovereign:Home={Home}", $"--Sovereign:AdminKey={AdminKey}",
             "--Sovereign:Engine:ContextSize=16384", "--Sovereign:Engine:Slots=4", "--Logging:LogLevel:Default=Warning"];
         _app = SovereignServer.Build(args);
