@@ -148,7 +148,7 @@ public class AgentRunTests(AgentsFixture fixture)
         Assert.InRange(finished["tool_ms"]!.GetValue<long>(), 900, 9_000);
     }
 
-    [Theory(Skip = "Not yet reliable: the tiny model's forced call to the parameterless MCP tool that needs approval ends after a few tokens, so the run never pauses and ends at its 600 s wall limit. Approvals are covered by the API but not yet end to end; see the closing note.")]
+    [Theory(Skip = "Known defect: the tiny model's forced call to the parameterless MCP tool that needs approval ends after a few tokens, so the run never pauses. Runs again once the agent loop uses the ToolCalling grammars (issue 5): remove this Skip in the same commit.")]
     [InlineData("approve")]
     [InlineData("reject")]
     public async Task A_tool_that_needs_approval_waits_for_a_person(string decision)

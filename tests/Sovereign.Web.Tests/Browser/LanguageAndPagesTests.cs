@@ -34,7 +34,7 @@ public sealed class LanguageAndPagesTests(WebUiServer server) : IAsyncLifetime
         await server.CloseContextsAsync();
     }
 
-    [Fact(Skip = "Known defect, not yet fixed: the keys table makes /manage/keys wider than a phone screen (the page scrolls sideways). See the closing note.")]
+    [Fact(Skip = "Known defect: the keys table makes /manage/keys wider than a phone screen. Runs again once the layout fix in issue 8 lands (this test also holds the no-outside-request check): remove this Skip in the same commit.")]
     public async Task Every_page_in_both_languages_loads_with_no_request_to_another_host_labelled_controls_and_a_screenshot()
     {
         Directory.CreateDirectory(WebUiServer.Artifacts);
