@@ -129,11 +129,17 @@ public class AgentRunTests(AgentsFixture fixture)
     [Fact]
     public async Task The_run_stops_at_its_wall_time_limit()
     {
-        var id = await fixture.CreateAgentAsync(Agent("calculator", [new { type = "calculator" }], new { max_steps = 100, max_wall_seconds = 2, max_tokens = 1_000_000, max_tokens_per_step = 160 }, reset: false));
-        var events = await fixture.RunAsync(id, "Keep calculating.");
+        // The slow endpoint answers after 10 s, well inside the tool-time limit, so only the wall clock can stop the run,
+        // and it must do so while the tool is still waiting, however fast the model is on this machine.
+        var id = await fixture.CreateAgentAsync(Agent("http_request", [new { type = "http_request", urls = new[] { fixture.SlowUrl } }],
+            new { max_steps = 100, max_wall_seconds = 2, max_tool_seconds = 600, max_tokens = 1_000_000, max_tokens_per_step = 160 }, reset: false));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var events = await fixture.RunAsync(id, "Wait for it.");
         var limit = Limit(events);
         Assert.Equal("max_wall_seconds", limit["limit"]!.GetValue<string>());
-        Assert.True(events[^1].Data["steps"]!.GetValue<int>() < 100);
+        Assert.Contains("during 'http_request'", limit["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("limit_reached", events[^1].Data["status"]!.GetValue<string>());
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(9), $"The run took {started.Elapsed}; the wall limit did not cut the 10 s tool call short.");
     }
 
     [Fact]
