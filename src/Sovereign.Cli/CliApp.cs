@@ -19,6 +19,8 @@ public static class CliApp
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(PsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(TenantsCommand.Create());
+        root.Subcommands.Add(UsersCommand.Create());
         root.Subcommands.Add(UsageCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(KbCommand.Create());

@@ -45,6 +45,18 @@ internal sealed class ServerClient : IDisposable
         return await ReadAsync(response, ct);
     }
 
+    public async Task<JsonNode> PatchAsync(string path, object body, CancellationToken ct)
+    {
+        using var response = await _http.PatchAsJsonAsync(path, body, ct);
+        return await ReadAsync(response, ct);
+    }
+
+    public async Task<JsonNode> PutAsync(string path, object body, CancellationToken ct)
+    {
+        using var response = await _http.PutAsJsonAsync(path, body, ct);
+        return await ReadAsync(response, ct);
+    }
+
     public async Task<JsonNode> DeleteAsync(string path, CancellationToken ct)
     {
         using var response = await _http.DeleteAsync(path, ct);

@@ -32,9 +32,13 @@ internal static class Sov
         return psi;
     }
 
-    public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string> env, params string[] args)
+    public static Task<Result> RunAsync(IReadOnlyDictionary<string, string> env, params string[] args) => RunWithInputAsync(env, null, args);
+
+    /// <summary>Runs sov with <paramref name="stdin"/> written to its standard input (then closed).</summary>
+    public static async Task<Result> RunWithInputAsync(IReadOnlyDictionary<string, string> env, string? stdin, params string[] args)
     {
         using var process = Process.Start(StartInfo(env, args))!;
+        if (stdin is not null) await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

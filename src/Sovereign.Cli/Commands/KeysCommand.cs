@@ -14,12 +14,14 @@ internal static class KeysCommand
         var name = new Argument<string>("name") { Description = "What the key is for." };
         var scope = new Option<string>("--scope") { Description = "inference (default), mirror (lets another node pull models from this one) or admin (every scope).", DefaultValueFactory = _ => "inference" };
         var days = new Option<int?>("--expires-in-days") { Description = "Days until the key stops working (default: never)." };
-        var create = new Command("create", "Create a key; it is shown once.") { name, scope, days };
+        var user = new Option<string?>("--user") { Description = "A user or service account id: the key acts as them and stops when they are disabled." };
+        var create = new Command("create", "Create a key; it is shown once.") { name, scope, days, user };
         create.SetAction(async (parse, ct) =>
         {
             using var client = new ServerClient();
             var body = new JsonObject { ["name"] = parse.GetValue(name), ["scope"] = parse.GetValue(scope) };
             if (parse.GetValue(days) is { } d) body["expires_in_days"] = d;
+            if (parse.GetValue(user) is { } u) body["user_id"] = u;
             var created = await client.PostAsync("admin/keys", body, ct);
             Console.WriteLine(created["key"]?.GetValue<string>());
             Console.Error.WriteLine($"Key '{created["name"]}' (id {created["id"]}) created. It is shown only this once.");

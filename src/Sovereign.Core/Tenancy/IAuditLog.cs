@@ -36,6 +36,8 @@ public static class AuditActions
     public const string TenantLimitsChanged = "tenant.limits_changed";
     public const string ModelImported = "model.imported";
     public const string ModelRemoved = "model.removed";
+    public const string ModelCopied = "model.copied";
+    public const string ModelPulled = "model.pulled";
     public const string AppPublished = "app.published";
     public const string KnowledgeDeleted = "knowledge.deleted";
     public const string SettingsChanged = "settings.changed";

@@ -20,7 +20,7 @@ namespace Sovereign.Server.Auth;
 /// <remarks>The Ollama API (<c>/api/*</c>) needs a key too, except from loopback when Sovereign:Ollama:AllowLoopbackWithoutKey is on (<see cref="OllamaAccess"/>).</remarks>
 internal sealed class ApiKeyAuthenticationMiddleware(
     RequestDelegate next, IApiKeyStore keys, TimeProvider time, ILogger<ApiKeyAuthenticationMiddleware> logger, IConfiguration configuration,
-    Tenancy.IQuotaEnforcer limits)
+    Tenancy.IQuotaEnforcer limits, Tenancy.IUserStore users)
 {
     private readonly bool _ollamaLoopbackWithoutKey = OllamaAccess.AllowsLoopbackWithoutKey(configuration);
 
@@ -86,6 +86,9 @@ internal sealed class ApiKeyAuthenticationMiddleware(
         if (key is null) throw Refuse(context, "unknown", $"Incorrect API key provided: {ApiKeyFormat.Mask(presented)}.");
         if (key.RevokedAt is not null) throw Refuse(context, "revoked", $"The API key {key.Prefix}… has been revoked.");
         if (key.IsExpired(now)) throw Refuse(context, "expired", $"The API key {key.Prefix}… expired at {key.ExpiresAt:u}.");
+        // A key made for a user or service account acts as them, so it stops when they are disabled (or removed).
+        if (key.UserId is { } userId && await users.FindAnyTenantAsync(userId, ct) is not { DisabledAt: null })
+            throw Refuse(context, "user_disabled", $"The API key {key.Prefix}… belongs to a disabled account.");
 
         var principal = ApiPrincipal.From(key);
         RequireScope(context, principal, scope);

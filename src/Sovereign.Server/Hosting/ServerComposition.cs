@@ -44,8 +44,10 @@ internal static class ServerComposition
         services.ConfigureHttpClientDefaults(http => http.ConfigurePrimaryHttpMessageHandler(sp =>
             new AllowListHandler(sp.GetRequiredService<IOptions<SovereignOptions>>().Value.AllowedHosts)));
 
-        services.TryAddSingleton<IModelStore>(sp => new FileModelStore(
+        services.TryAddSingleton(sp => new FileModelStore(
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
+        // Changes through the server are audited; the puller writes to the file store underneath and audits itself.
+        services.TryAddSingleton<IModelStore>(sp => new Tenancy.AuditedModelStore(sp.GetRequiredService<FileModelStore>(), sp.GetRequiredService<Core.Tenancy.IAuditLog>()));
         services.AddSovereignInference();
         services.AddSovereignEmbeddings();
         services.AddDocumentExtraction();

@@ -25,9 +25,10 @@ internal static class MirrorComposition
         {
             var options = sp.GetRequiredService<IOptions<SovereignOptions>>().Value;
             var time = sp.GetService<TimeProvider>();
-            var store = sp.GetRequiredService<IModelStore>() as FileModelStore
+            var store = sp.GetService<FileModelStore>() ?? sp.GetRequiredService<IModelStore>() as FileModelStore
                 ?? new FileModelStore(sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), time);
-            return new FileModelPuller(store, MirrorSettings.From(options), sp.GetService<ILogger<FileModelPuller>>(), time);
+            var puller = new FileModelPuller(store, MirrorSettings.From(options), sp.GetService<ILogger<FileModelPuller>>(), time);
+            return sp.GetService<Core.Tenancy.IAuditLog>() is { } audit ? new Tenancy.AuditedModelPuller(puller, audit) : puller;
         });
         return services;
     }

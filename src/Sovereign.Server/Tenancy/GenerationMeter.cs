@@ -102,7 +102,7 @@ internal sealed class GenerationMeter(IQuotaEnforcer quotas, IUsageStore usage, 
     private async Task RecordAsync(ApiPrincipal caller, string api, GenerationRequest request, int prompt, int completion, double? ttft, long started,
         string outcome, CancellationToken cancellationToken)
     {
-        var record = new UsageRecord(caller.TenantId, request.Id, caller.IsSession ? null : caller.KeyId, caller.UserId, request.Model, caller.AppId, api,
+        var record = new UsageRecord(caller.TenantId, request.Id, caller.IsSession ? null : caller.KeyId, caller.UserId, UsageModelName.Of(request.Model), caller.AppId, api,
             prompt, completion, ttft, Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome, time.GetUtcNow());
         try
         {

@@ -195,3 +195,12 @@ internal static class UsageCsv
         sb.Append("\r\n");
     }
 }
+
+/// <summary>
+/// The name usage is recorded and queried under: <c>name:tag</c>, so that <c>stories</c> (as OpenAI clients say it) and
+/// <c>stories:latest</c> (as Ollama clients say it) count as one model. Names that are not model names are kept as given.
+/// </summary>
+public static class UsageModelName
+{
+    public static string Of(string model) => Sovereign.Models.Store.ModelName.TryParse(model, out var name) ? name.ToString() : model;
+}

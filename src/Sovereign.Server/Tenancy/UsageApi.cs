@@ -41,7 +41,7 @@ internal static class UsageApi
             problems.Add("limit", $"limit must be between 1 and {MaxLimit}, got '{l}'.", "invalid_value");
         problems.ThrowIfAny();
 
-        var query = new UsageQuery(from, to, Text(q["model"]), Text(q["app_id"]), Text(q["key_id"]), group, limit);
+        var query = new UsageQuery(from, to, Text(q["model"]) is { } model ? UsageModelName.Of(model) : null, Text(q["app_id"]), Text(q["key_id"]), group, limit);
         var csv = format == "csv";
         context.Response.Headers.CacheControl = "no-store";
         if (group == UsageGrouping.None)

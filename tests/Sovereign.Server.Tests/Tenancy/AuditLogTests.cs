@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Sovereign.Server.Tenancy;
 using Sovereign.Server.Tests.Infrastructure;
 
@@ -52,6 +53,35 @@ public class AuditLogTests
         var (_, verify) = await host.AdminClient().GetJsonAsync("admin/audit/verify");
         Assert.True(verify["intact"]!.GetValue<bool>());
         Assert.Equal(4, verify["records"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Model_changes_through_the_server_are_recorded_with_their_actor()
+    {
+        await using var host = await TestHost.StartAsync();
+        var (keyId, key) = await host.CreateKeyAsync("model-admin", "admin");
+        var client = host.Client(key);
+        // The web UI imports through the server's store (outside a request, so the actor is the system).
+        var store = host.Services.GetRequiredService<Sovereign.Models.Store.IModelStore>();
+        await store.ImportAsync(TestFiles.Stories260K, Sovereign.Models.Store.ModelName.Parse("stories"));
+        using (var copy = await client.PostAsJsonAsync("api/copy", new { source = "stories", destination = "stories-copy" }))
+            Assert.Equal(HttpStatusCode.OK, copy.StatusCode);
+        using (var delete = await client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "api/delete") { Content = JsonContent.Create(new { model = "stories-copy" }) }))
+            Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        // A refused change leaves no record.
+        using (var missing = await client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "api/delete") { Content = JsonContent.Create(new { model = "never-there" }) }))
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+
+        var (_, body) = await host.AdminClient().GetJsonAsync("admin/audit");
+        var models = body["data"]!.AsArray().Where(r => r!["action"]!.GetValue<string>().StartsWith("model.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["model.imported", "model.copied", "model.removed"], models.Select(r => r!["action"]!.GetValue<string>()));
+        Assert.Equal(["stories:latest", "stories-copy:latest", "stories-copy:latest"], models.Select(r => r!["target"]!.GetValue<string>()));
+        Assert.Equal("system", models[0]!["actor"]!.GetValue<string>());
+        Assert.Equal($"key:{keyId}", models[1]!["actor"]!.GetValue<string>());
+        Assert.Equal($"key:{keyId}", models[2]!["actor"]!.GetValue<string>());
+        Assert.Contains("sha256", models[2]!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (_, verify) = await host.AdminClient().GetJsonAsync("admin/audit/verify");
+        Assert.True(verify["intact"]!.GetValue<bool>());
     }
 
     [Fact]
