@@ -138,7 +138,9 @@ public sealed class ChatConversation(IInferenceService engine, TimeProvider time
                         break;
                 }
             }
-            if (answer.State == TurnState.Streaming) answer.State = TurnState.Done;
+            // The engine ends a cancelled stream quietly (no exception, no Finished event), so a stop is told by the
+            // token, not by how the stream ended.
+            if (answer.State == TurnState.Streaming) answer.State = generation.IsCancellationRequested ? TurnState.Stopped : TurnState.Done;
         }
         catch (OperationCanceledException) when (generation.IsCancellationRequested)
         {
