@@ -27,6 +27,9 @@ internal static class WebUiComposition
         services.AddSingleton<IAuditView, WebAuditView>();
         services.AddSingleton<IUserAdministration, WebUserAdministration>();
         services.AddSingleton<IKnowledgeAccess, WebKnowledgeAccess>();
+        services.AddSingleton<IChatGrounding, WebChatGrounding>();
+        services.AddSingleton<IConversationHistory, WebConversationHistory>();
+        services.AddSingleton<IAppCatalog, WebAppCatalog>();
         services.AddTransient<IClaimsTransformation, WebSessionClaims>();
         // Local accounts (the tenancy area's session cookie and POST /auth/login) sign in to the interface too.
         services.Configure<WebAuthOptions>(o =>

@@ -9,7 +9,7 @@ public sealed class LanguageAndPagesTests(WebUiServer server) : IAsyncLifetime
 
     public Task DisposeAsync() => server.CloseContextsAsync();
 
-    private static readonly string[] SignedInPages = ["", "knowledge", "manage/models", "manage/keys", "manage/users", "manage/usage", "manage/audit", "manage/health"];
+    private static readonly string[] SignedInPages = ["", "apps", "knowledge", "manage/models", "manage/keys", "manage/users", "manage/usage", "manage/audit", "manage/health"];
 
     [Fact]
     public async Task Switching_to_Persian_makes_the_page_right_to_left_in_Persian_and_back()
