@@ -284,5 +284,5 @@ internal static partial class KnowledgeApi
     }
 
     [GeneratedRegex(@"^[\p{L}\p{N}][\p{L}\p{N}._-]*$")]
-    private static partial Regex NamePattern();
+    internal static partial Regex NamePattern();
 }

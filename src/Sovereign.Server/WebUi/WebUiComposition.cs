@@ -23,6 +23,13 @@ internal static class WebUiComposition
         services.AddSingleton<IKeyAdministration>(sp => sp.GetRequiredService<WebKeyAccess>());
         services.AddSingleton<IServerFacts, WebServerFacts>();
         services.AddSingleton<IWebChatEngine, WebChatEngine>();
+        services.AddSingleton<IUsageReports, WebUsageReports>();
+        services.AddSingleton<IAuditView, WebAuditView>();
+        services.AddSingleton<IUserAdministration, WebUserAdministration>();
+        services.AddSingleton<IKnowledgeAccess, WebKnowledgeAccess>();
+        services.AddSingleton<IChatGrounding, WebChatGrounding>();
+        services.AddSingleton<IConversationHistory, WebConversationHistory>();
+        services.AddSingleton<IAppCatalog, WebAppCatalog>();
         services.AddTransient<IClaimsTransformation, WebSessionClaims>();
         // Local accounts (the tenancy area's session cookie and POST /auth/login) sign in to the interface too.
         services.Configure<WebAuthOptions>(o =>

@@ -32,6 +32,8 @@ public static class WebAuth
     public const string Scheme = "sov.web";
     public const string KeyScheme = "sov.web.key";
     public const string AdminPolicy = "SovereignWebAdmin";
+    /// <summary>Reading knowledge bases: the knowledge scopes, or admin.</summary>
+    public const string KnowledgePolicy = "SovereignWebKnowledge";
     public const string CookieName = "sov.web.key";
     public const string SignInPath = "/signin";
 
@@ -64,7 +66,9 @@ public static class WebAuth
         });
         // The interface's scheme is the default, so pages see either kind of user; API handlers name their schemes.
         services.PostConfigure<AuthenticationOptions>(o => o.DefaultScheme = Scheme);
-        services.AddAuthorizationBuilder().AddPolicy(AdminPolicy, policy => policy.RequireClaim(WebClaims.Scope, WebUser.AdminScope));
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AdminPolicy, policy => policy.RequireClaim(WebClaims.Scope, WebUser.AdminScope))
+            .AddPolicy(KnowledgePolicy, policy => policy.RequireClaim(WebClaims.Scope, WebUser.AdminScope, WebUser.KnowledgeReadScope, WebUser.KnowledgeWriteScope));
         services.AddCascadingAuthenticationState();
     }
 

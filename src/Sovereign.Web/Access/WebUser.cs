@@ -7,10 +7,16 @@ public sealed record WebUser(string Id, string Name, string TenantId, IReadOnlyL
 {
     public const string AdminScope = "admin";
     public const string InferenceScope = "inference";
+    public const string KnowledgeReadScope = "knowledge.read";
+    public const string KnowledgeWriteScope = "knowledge.write";
 
     public bool IsAdmin => Scopes.Contains(AdminScope);
 
     public bool CanChat => IsAdmin || Scopes.Contains(InferenceScope);
+
+    public bool CanReadKnowledge => IsAdmin || Scopes.Contains(KnowledgeReadScope) || Scopes.Contains(KnowledgeWriteScope);
+
+    public bool CanWriteKnowledge => IsAdmin || Scopes.Contains(KnowledgeWriteScope);
 
     public ClaimsPrincipal ToPrincipal()
     {

@@ -1,6 +1,7 @@
 using System.Text;
 using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
+using Sovereign.Web.Access;
 
 namespace Sovereign.Web.Chat;
 
@@ -27,6 +28,9 @@ public sealed class ChatTurn(string role, string text = "", TurnState state = Tu
     public int Tokens { get; internal set; }
     public GenerationUsage? Usage { get; internal set; }
     public FinishReason? Finish { get; internal set; }
+
+    /// <summary>The passages the answer was given, numbered as it may cite them ([1], [2], …).</summary>
+    public IReadOnlyList<WebCitation> Citations { get; internal set; } = [];
 
     internal void Append(string delta) => _text.Append(delta);
 
@@ -58,6 +62,27 @@ public sealed class ChatConversation(IInferenceService engine, TimeProvider time
     public IReadOnlyList<ChatTurn> Turns => _turns;
     public bool IsGenerating => _generation is not null;
     public ChatSettings Settings { get; } = new();
+
+    /// <summary>The system message every request starts with (an app's instructions); null for none.</summary>
+    public string? SystemPrompt { get; set; }
+
+    /// <summary>
+    /// When set, called with the question before each answer: its text joins the system message and its citations go
+    /// with the answer. Null (or a null result) answers ungrounded.
+    /// </summary>
+    public Func<string, CancellationToken, Task<WebGrounding?>>? Ground { get; set; }
+
+    /// <summary>Shows a kept conversation again, to continue it. Ignored while an answer is streaming.</summary>
+    public void Load(IEnumerable<(string Role, string Text, IReadOnlyList<WebCitation> Citations)> messages)
+    {
+        if (IsGenerating) return;
+        _turns.Clear();
+        foreach (var (role, text, citations) in messages)
+        {
+            if (role is not (ChatTurn.User or ChatTurn.Assistant)) continue;
+            _turns.Add(new ChatTurn(role, text) { Citations = citations });
+        }
+    }
 
     /// <summary>Adds the question and streams the answer. Ignored while an answer is streaming or the text is blank.</summary>
     public Task SendAsync(string model, string text, Func<Task> changed)
@@ -102,6 +127,28 @@ public sealed class ChatConversation(IInferenceService engine, TimeProvider time
         var generation = _generation = new CancellationTokenSource();
         await changed();
 
+        // Grounding and the system prompt are added for this request only; the turns on screen stay as typed.
+        var question = history.LastOrDefault(m => m.Role == ChatTurn.User)?.Content;
+        var system = SystemPrompt;
+        try
+        {
+            if (Ground is not null && question is not null && await Ground(question, generation.Token) is { } grounding)
+            {
+                answer.Citations = grounding.Citations;
+                system = system is null ? grounding.SystemText : system + "\n\n" + grounding.SystemText;
+            }
+        }
+        catch (Exception ex) when (ex is SovereignException || (ex is OperationCanceledException && generation.IsCancellationRequested))
+        {
+            answer.State = ex is SovereignException ? TurnState.Failed : TurnState.Stopped;
+            answer.Error = ex is SovereignException ? ex.Message : null;
+            _generation = null;
+            generation.Dispose();
+            await changed();
+            return;
+        }
+        if (system is not null) history.Insert(0, new ChatMessage("system", system));
+
         var request = new GenerationRequest
         {
             Id = "web-" + Guid.NewGuid().ToString("N"),
@@ -138,7 +185,9 @@ public sealed class ChatConversation(IInferenceService engine, TimeProvider time
                         break;
                 }
             }
-            if (answer.State == TurnState.Streaming) answer.State = TurnState.Done;
+            // The engine ends a cancelled stream quietly (no exception, no Finished event), so a stop is told by the
+            // token, not by how the stream ended.
+            if (answer.State == TurnState.Streaming) answer.State = generation.IsCancellationRequested ? TurnState.Stopped : TurnState.Done;
         }
         catch (OperationCanceledException) when (generation.IsCancellationRequested)
         {

@@ -1,0 +1,70 @@
+using System.Text;
+using Microsoft.Playwright;
+
+namespace Sovereign.Web.Tests.Browser;
+
+/// <summary>The knowledge page against the real ingestion pipeline and the built-in embedding model.</summary>
+[Collection(WebUiCollection.Name)]
+public sealed class KnowledgeTests(WebUiServer server) : IAsyncLifetime
+{
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => server.CloseContextsAsync();
+
+    private const string Handbook = """
+        # Staff handbook
+
+        ## Parking
+
+        Night shift workers park free of charge after seven in the evening. Day staff buy a monthly permit.
+
+        ## Pharmacy
+
+        The hospital pharmacy opens at eight and closes at twenty hours on weekdays.
+        """;
+
+    [Fact]
+    public async Task A_document_uploaded_in_the_browser_becomes_ready_and_searchable_and_the_base_can_be_deleted()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await page.GotoAsync("knowledge");
+        await WebUiServer.WaitInteractiveAsync(page);
+
+        var name = "handbook-" + Guid.NewGuid().ToString("N")[..6];
+        await page.Locator("#kb-name").FillAsync(name);
+        await page.Locator("#kb-create").ClickAsync();
+        await Assertions.Expect(page.Locator("#kb-selected")).ToHaveAttributeAsync("data-kb-name", name);
+
+        await page.Locator("#kb-upload").SetInputFilesAsync(new FilePayload { Name = "handbook.md", MimeType = "text/markdown", Buffer = Encoding.UTF8.GetBytes(Handbook) });
+        // The status updates by itself (no reload) until ingestion has finished.
+        var document = page.Locator("#kb-documents tr[data-document='handbook.md']");
+        await Assertions.Expect(document).ToHaveAttributeAsync("data-status", "ready", new() { Timeout = 120_000 });
+        await Assertions.Expect(document.Locator(".doc-status")).ToHaveTextAsync("Ready");
+
+        await page.Locator("#kb-query").FillAsync("When does the pharmacy open?");
+        await page.Locator("#kb-search").ClickAsync();
+        var first = page.Locator("#kb-hits li.passage").First;
+        await Assertions.Expect(first).ToHaveAttributeAsync("data-document", "handbook.md");
+        await Assertions.Expect(page.Locator("#kb-hits")).ToContainTextAsync("pharmacy opens at eight");
+
+        await page.Locator($"#kb-table tr[data-kb-name='{name}'] button.delete-kb").ClickAsync();
+        await Assertions.Expect(page.Locator($"tr[data-kb-name='{name}']")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#kb-selected")).ToHaveCountAsync(0);
+        await server.CloseContextsAsync();
+    }
+
+    [Fact]
+    public async Task A_name_the_server_refuses_shows_its_message_and_creates_nothing()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await page.GotoAsync("knowledge");
+        await WebUiServer.WaitInteractiveAsync(page);
+        await page.Locator("#kb-name").FillAsync("has spaces in it");
+        await page.Locator("#kb-create").ClickAsync();
+        await Assertions.Expect(page.Locator("#kb-error")).ToContainTextAsync("Invalid 'name'");
+        await Assertions.Expect(page.Locator("tr[data-kb-name='has spaces in it']")).ToHaveCountAsync(0);
+        await server.CloseContextsAsync();
+    }
+}
