@@ -178,9 +178,12 @@ internal sealed class PostgresUsageStore(PostgresDatabase database) : IUsageStor
         };
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand { Connection = connection };
+        // Groups in byte order (COLLATE "C"), as SQLite sorts them, whatever the database's own collation.
         command.CommandText = $"""
-            SELECT {group} AS g, COUNT(*), SUM(prompt_tokens)::BIGINT, SUM(completion_tokens)::BIGINT, AVG(ttft_ms), AVG(duration_ms)
-            FROM usage_records WHERE {Where(command, query)} GROUP BY g ORDER BY g COLLATE "C"
+            SELECT * FROM (
+                SELECT {group} AS g, COUNT(*), SUM(prompt_tokens)::BIGINT, SUM(completion_tokens)::BIGINT, AVG(ttft_ms), AVG(duration_ms)
+                FROM usage_records WHERE {Where(command, query)} GROUP BY 1
+            ) AS groups ORDER BY g COLLATE "C"
             """;
         await using var r = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<UsageGroup>();
