@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Sovereign.Apps;
 using Sovereign.Core.Options;
 using Sovereign.Core.Tenancy;
 using Sovereign.Data;
@@ -15,9 +16,10 @@ namespace Sovereign.Server.Hosting;
 
 /// <summary>
 /// Cluster state: when <c>Sovereign:Database</c> (SOV_DATABASE) names a PostgreSQL database, the stores whose state
-/// every node must see (tenants, users, keys, quotas and request windows, usage, audit, session-cookie keys) move there,
-/// behind the same interfaces. Without it nothing changes: the node keeps everything in its SQLite database. Areas
-/// without a PostgreSQL implementation keep using the node's SQLite database either way.
+/// every node must see (tenants, users, keys, quotas and request windows, usage, audit, session-cookie keys, apps and
+/// conversations) move there, behind the same interfaces. Without it nothing changes: the node keeps everything in its
+/// SQLite database. Areas without a PostgreSQL implementation yet (knowledge, agents) keep using the node's SQLite
+/// database either way.
 /// </summary>
 internal static class SharedStateComposition
 {
@@ -36,6 +38,7 @@ internal static class SharedStateComposition
         services.TryAddSingleton<PostgresAuditLog>();
         services.Replace(ServiceDescriptor.Singleton<IAuditLog>(sp => sp.GetRequiredService<PostgresAuditLog>()));
         services.Replace(ServiceDescriptor.Singleton<IAuditReader>(sp => sp.GetRequiredService<PostgresAuditLog>()));
+        services.AddPostgresAppStores();
 
         // A session cookie issued by one node must open on every other: one key ring, one application name.
         services.AddDataProtection().SetApplicationName("Sovereign");
