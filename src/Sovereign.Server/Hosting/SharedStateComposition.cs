@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Sovereign.Agents;
 using Sovereign.Apps;
 using Sovereign.Core.Options;
 using Sovereign.Core.Tenancy;
@@ -16,10 +17,10 @@ namespace Sovereign.Server.Hosting;
 
 /// <summary>
 /// Cluster state: when <c>Sovereign:Database</c> (SOV_DATABASE) names a PostgreSQL database, the stores whose state
-/// every node must see (tenants, users, keys, quotas and request windows, usage, audit, session-cookie keys, apps and
-/// conversations) move there, behind the same interfaces. Without it nothing changes: the node keeps everything in its
-/// SQLite database. Areas without a PostgreSQL implementation yet (knowledge, agents) keep using the node's SQLite
-/// database either way.
+/// every node must see (tenants, users, keys, quotas and request windows, usage, audit, session-cookie keys, apps,
+/// conversations, agents and their runs) move there, behind the same interfaces. Without it nothing changes: the node
+/// keeps everything in its SQLite database. Knowledge (bases, documents, chunks, vectors) stays in the node's SQLite
+/// database for now: its chunks reference its documents there, so both move together with the cluster index.
 /// </summary>
 internal static class SharedStateComposition
 {
@@ -39,6 +40,7 @@ internal static class SharedStateComposition
         services.Replace(ServiceDescriptor.Singleton<IAuditLog>(sp => sp.GetRequiredService<PostgresAuditLog>()));
         services.Replace(ServiceDescriptor.Singleton<IAuditReader>(sp => sp.GetRequiredService<PostgresAuditLog>()));
         services.AddPostgresAppStores();
+        services.AddPostgresAgentStores();
 
         // A session cookie issued by one node must open on every other: one key ring, one application name.
         services.AddDataProtection().SetApplicationName("Sovereign");

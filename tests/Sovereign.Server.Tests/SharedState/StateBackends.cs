@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Sovereign.Agents;
 using Sovereign.Apps;
 using Sovereign.Core.Options;
 using Sovereign.Data;
@@ -20,7 +21,7 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
 }
 
 /// <summary>
-/// Where the shared-state stores of a test (tenancy, apps, conversations) keep their state: one SQLite data folder, or one PostgreSQL database. Each
+/// Where the shared-state stores of a test (tenancy, apps, conversations, agents) keep their state: one SQLite data folder, or one PostgreSQL database. Each
 /// <see cref="NodeAsync"/> is a separate "node" (its own service provider, pools and caches) over that same state,
 /// composed as the server composes itself.
 /// </summary>
@@ -46,6 +47,7 @@ public abstract class TenancyBackend : IAsyncDisposable
         services.AddSingleton<IApiKeyStore, SqliteApiKeyStore>();
         services.AddSovereignTenancy();
         services.AddSovereignApps();
+        services.AddSovereignAgents();
         services.AddSovereignSharedState(configuration);
         var node = services.BuildServiceProvider();
         lock (_nodes) _nodes.Add(node);

@@ -256,7 +256,7 @@ public sealed class PostgresTenancyStateTests(PostgresServerFixture postgres) : 
         var database = nodes[0].GetRequiredService<Sovereign.Data.PostgresDatabase>();
         await using var connection = await database.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand("SELECT string_agg(module || '=' || version, ',' ORDER BY module) FROM schema_migrations", connection);
-        Assert.Equal("core=1,tenancy=1", await command.ExecuteScalarAsync());
-        Assert.Equal(2, await database.MigrateAsync());
+        Assert.Equal("agents=1,apps=1,core=1,tenancy=1", await command.ExecuteScalarAsync());
+        Assert.Equal(4, await database.MigrateAsync());
     }
 }
