@@ -15,26 +15,34 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     // Arbitrary but fixed: every node must take the same lock to migrate.
     private const long MigrationLock = 0x534f_5645_0001;
 
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly Lazy<NpgsqlDataSource> _dataSource;
     private readonly IReadOnlyList<SchemaModule> _modules;
 
+    /// <remarks>
+    /// Neither connects nor throws for a malformed <paramref name="connectionString"/>: the host constructs this before it
+    /// validates options, and the validator must be the one to report it, naming the setting. The first open fails instead.
+    /// </remarks>
     public PostgresDatabase(string connectionString, IEnumerable<SchemaModule> modules)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentNullException.ThrowIfNull(modules);
-        NpgsqlConnectionStringBuilder parsed;
-        try
-        {
-            parsed = new NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"Sovereign:Database (SOV_DATABASE) is not a valid PostgreSQL connection string: {e.Message}", nameof(connectionString), e);
-        }
-        Description = $"{parsed.Host}:{parsed.Port}/{parsed.Database}";
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        Description = Describe(connectionString);
+        _dataSource = new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(connectionString));
         _modules = [.. modules.Prepend(SqliteDatabase.Core).DistinctBy(m => m.Name).Where(m => m.PostgresMigrations.Count > 0)
             .OrderBy(m => m.Order).ThenBy(m => m.Name, StringComparer.Ordinal)];
+    }
+
+    private static string Describe(string connectionString)
+    {
+        try
+        {
+            var parsed = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"{parsed.Host}:{parsed.Port}/{parsed.Database}";
+        }
+        catch (ArgumentException)
+        {
+            return "(an invalid connection string)";
+        }
     }
 
     /// <summary>Host, port and database, without credentials, for logs.</summary>
@@ -43,9 +51,9 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     /// <summary>The modules this database migrates (those with PostgreSQL migrations), in migration order.</summary>
     public IReadOnlyList<SchemaModule> Modules => _modules;
 
-    public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default) => _dataSource.OpenConnectionAsync(cancellationToken);
+    public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default) => _dataSource.Value.OpenConnectionAsync(cancellationToken);
 
-    public NpgsqlConnection Open() => _dataSource.OpenConnection();
+    public NpgsqlConnection Open() => _dataSource.Value.OpenConnection();
 
     /// <summary>
     /// Takes a transaction-scoped advisory lock on <paramref name="name"/> (held until the transaction ends), so that
@@ -65,7 +73,16 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     /// </summary>
     public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        NpgsqlConnection connection;
+        try
+        {
+            connection = await OpenAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new InvalidOperationException($"Cannot open the shared database {Description} (Sovereign:Database, SOV_DATABASE): {e.Message}", e);
+        }
+        await using var _ = connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
         await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (module TEXT PRIMARY KEY, version INTEGER NOT NULL)", cancellationToken);
@@ -104,7 +121,10 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        if (_dataSource.IsValueCreated) _dataSource.Value.Dispose();
+    }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public ValueTask DisposeAsync() => _dataSource.IsValueCreated ? _dataSource.Value.DisposeAsync() : ValueTask.CompletedTask;
 }
