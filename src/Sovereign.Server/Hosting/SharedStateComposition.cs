@@ -17,7 +17,7 @@ namespace Sovereign.Server.Hosting;
 
 /// <summary>
 /// Cluster state: when <c>Sovereign:Database</c> (SOV_DATABASE) names a PostgreSQL database, the stores whose state
-/// every node must see (tenants, users, keys, quotas and request windows, usage, audit, session-cookie keys, apps,
+/// every node must see (tenants, users, keys, quotas, request windows and running generations, usage, audit, session-cookie keys, apps,
 /// conversations, agents and their runs) move there, behind the same interfaces. Without it nothing changes: the node
 /// keeps everything in its SQLite database. Knowledge (bases, documents, chunks, vectors) stays in the node's SQLite
 /// database for now: its chunks reference its documents there, so both move together with the cluster index.
@@ -35,6 +35,7 @@ internal static class SharedStateComposition
         services.Replace(ServiceDescriptor.Singleton<IUserStore, PostgresUserStore>());
         services.Replace(ServiceDescriptor.Singleton<IQuotaStore, PostgresQuotaStore>());
         services.Replace(ServiceDescriptor.Singleton<IRequestWindows, PostgresRequestWindows>());
+        services.Replace(ServiceDescriptor.Singleton<IGenerationSlots, PostgresGenerationSlots>());
         services.Replace(ServiceDescriptor.Singleton<IUsageStore, PostgresUsageStore>());
         services.TryAddSingleton<PostgresAuditLog>();
         services.Replace(ServiceDescriptor.Singleton<IAuditLog>(sp => sp.GetRequiredService<PostgresAuditLog>()));

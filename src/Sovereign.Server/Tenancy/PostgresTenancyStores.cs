@@ -100,6 +100,109 @@ internal sealed class PostgresRequestWindows(PostgresDatabase database) : IReque
 }
 
 /// <summary>
+/// Running generations counted in the cluster's PostgreSQL (<c>generation_leases</c>), so a concurrency limit holds
+/// across nodes. Taking places works like <see cref="PostgresRequestWindows"/> (advisory locks in a fixed order, count,
+/// insert); a lease renews its rows every third of <see cref="LeaseLifetime"/> while it is held and deletes them when
+/// disposed, so the places of a node that died come back within <see cref="LeaseLifetime"/>. Nodes' clocks must agree
+/// to within seconds (as for request windows). Thread-safe.
+/// </summary>
+internal sealed class PostgresGenerationSlots(PostgresDatabase database, TimeProvider time) : IGenerationSlots
+{
+    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromSeconds(60);
+
+    public async ValueTask<(IDisposable? Lease, RequestWindowRefusal? Refusal)> TryAcquireAsync(IReadOnlyList<ConcurrencyLimit> limits, DateTimeOffset now,
+        CancellationToken cancellationToken = default)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var subject in limits.Select(l => l.Subject).Distinct().Order(StringComparer.Ordinal))
+        {
+            await PostgresDatabase.LockAsync(connection, transaction, "generation_leases:" + subject, cancellationToken);
+        }
+        for (var i = 0; i < limits.Count; i++)
+        {
+            await using (var expire = new NpgsqlCommand("DELETE FROM generation_leases WHERE subject = @s AND expires_at_ms <= @now", connection, transaction))
+            {
+                expire.Parameters.AddWithValue("s", limits[i].Subject);
+                expire.Parameters.AddWithValue("now", nowMs);
+                await expire.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM generation_leases WHERE subject = @s", connection, transaction);
+            count.Parameters.AddWithValue("s", limits[i].Subject);
+            var running = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+            if (running >= limits[i].Limit)
+            {
+                await transaction.CommitAsync(cancellationToken);
+                return (null, new RequestWindowRefusal(i, (int)running, TimeSpan.FromSeconds(1)));
+            }
+        }
+        var id = Guid.NewGuid().ToString("N");
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO generation_leases (lease_id, subject, expires_at_ms) SELECT @id, unnest(@subjects), @expires", connection, transaction))
+        {
+            insert.Parameters.AddWithValue("id", id);
+            insert.Parameters.AddWithValue("subjects", limits.Select(l => l.Subject).Distinct().ToArray());
+            insert.Parameters.AddWithValue("expires", nowMs + (long)LeaseLifetime.TotalMilliseconds);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return (new Lease(database, time, id), null);
+    }
+
+    private sealed class Lease : IDisposable
+    {
+        private readonly PostgresDatabase _database;
+        private readonly TimeProvider _time;
+        private readonly string _id;
+        private readonly ITimer _renewal;
+        private int _released;
+
+        public Lease(PostgresDatabase database, TimeProvider time, string id)
+        {
+            _database = database;
+            _time = time;
+            _id = id;
+            var every = LeaseLifetime / 3;
+            _renewal = time.CreateTimer(_ => _ = RenewAsync(), null, every, every);
+        }
+
+        private async Task RenewAsync()
+        {
+            try
+            {
+                await using var connection = await _database.OpenAsync();
+                await using var command = new NpgsqlCommand("UPDATE generation_leases SET expires_at_ms = @expires WHERE lease_id = @id", connection);
+                command.Parameters.AddWithValue("id", _id);
+                command.Parameters.AddWithValue("expires", (_time.GetUtcNow() + LeaseLifetime).ToUnixTimeMilliseconds());
+                await command.ExecuteNonQueryAsync();
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // The generation goes on; the next renewal tries again, and at worst its place is freed early.
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            _renewal.Dispose();
+            try
+            {
+                using var connection = _database.Open();
+                using var command = new NpgsqlCommand("DELETE FROM generation_leases WHERE lease_id = @id", connection);
+                command.Parameters.AddWithValue("id", _id);
+                command.ExecuteNonQuery();
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // The rows expire on their own within LeaseLifetime.
+            }
+        }
+    }
+}
+
+/// <summary>
 /// Usage records and token counters in the cluster's PostgreSQL: a record and its counter increments commit together,
 /// and the increments are single <c>UPDATE</c>s, so nodes recording at once never lose a count. Thread-safe.
 /// </summary>

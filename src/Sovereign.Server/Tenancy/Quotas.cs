@@ -103,16 +103,16 @@ public interface IQuotaEnforcer
 }
 
 /// <summary>
-/// Concurrency is counted in this node's memory (a restart forgives it, as it ends every generation); request windows
-/// in <see cref="IRequestWindows"/> (memory on one node, the shared database in a cluster); tokens are read from the
-/// durable counters that usage recording keeps (<see cref="IUsageStore"/>).
+/// Request windows and running generations are counted by <see cref="IRequestWindows"/> and <see cref="IGenerationSlots"/>
+/// (this node's memory by default, the shared database in a cluster); tokens are read from the durable counters that
+/// usage recording keeps (<see cref="IUsageStore"/>).
 /// </summary>
-internal sealed class QuotaEnforcer(IQuotaStore store, IRequestWindows requestWindows, TimeProvider time, ILogger<QuotaEnforcer> logger) : IQuotaEnforcer
+internal sealed class QuotaEnforcer(IQuotaStore store, IRequestWindows requestWindows, IGenerationSlots generationSlots, TimeProvider time, ILogger<QuotaEnforcer> logger)
+    : IQuotaEnforcer
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, (QuotaLimits Limits, DateTimeOffset Until)> _cache = new();
-    private readonly ConcurrentDictionary<string, int> _running = new();
 
     public void Invalidate() => _cache.Clear();
 
@@ -163,25 +163,15 @@ internal sealed class QuotaEnforcer(IQuotaStore store, IRequestWindows requestWi
             if (limits.ConcurrentGenerations is { } c) concurrency.Add((subject, name, c));
         }
 
-        var taken = new List<string>(2);
-        lock (_running)
+        if (concurrency.Count == 0) return NoLease.Instance;
+        var (lease, refusal) = await generationSlots.TryAcquireAsync([.. concurrency.Select(c => new ConcurrencyLimit(c.Subject, c.Limit))], now, cancellationToken);
+        if (refusal is not null)
         {
-            foreach (var (subject, name, limit) in concurrency)
-            {
-                var running = _running.GetValueOrDefault(subject);
-                if (running >= limit)
-                {
-                    throw Refuse(subject, "concurrent_generations",
-                        $"Rate limit reached for concurrent generations of {name}: limit {limit}, running {running}.", TimeSpan.FromSeconds(1));
-                }
-            }
-            foreach (var (subject, _, _) in concurrency)
-            {
-                _running[subject] = _running.GetValueOrDefault(subject) + 1;
-                taken.Add(subject);
-            }
+            var (subject, name, limit) = concurrency[refusal.Index];
+            throw Refuse(subject, "concurrent_generations",
+                $"Rate limit reached for concurrent generations of {name}: limit {limit}, running {refusal.Used}.", TimeSpan.FromSeconds(1));
         }
-        return new Lease(this, taken);
+        return lease!;
     }
 
     private async ValueTask<QuotaLimits> LimitsAsync(string subject, CancellationToken cancellationToken)
@@ -202,17 +192,12 @@ internal sealed class QuotaEnforcer(IQuotaStore store, IRequestWindows requestWi
         };
     }
 
-    private sealed class Lease(QuotaEnforcer owner, List<string> subjects) : IDisposable
+    private sealed class NoLease : IDisposable
     {
-        private int _released;
+        public static readonly NoLease Instance = new();
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _released, 1) != 0) return;
-            lock (owner._running)
-            {
-                foreach (var s in subjects) owner._running[s] = owner._running[s] - 1;
-            }
         }
     }
 }
@@ -259,5 +244,57 @@ internal sealed class InMemoryRequestWindows : IRequestWindows
             foreach (var queue in queues) queue.Enqueue(now);
         }
         return ValueTask.FromResult<RequestWindowRefusal?>(null);
+    }
+}
+
+/// <summary>One subject's concurrent-generations limit.</summary>
+public sealed record ConcurrencyLimit(string Subject, int Limit);
+
+/// <summary>
+/// Places for running generations per subject. A lease holds one place under every limit it was taken for until it is
+/// disposed. Thread-safe; an implementation for a cluster counts every node's generations in one place.
+/// </summary>
+public interface IGenerationSlots
+{
+    /// <summary>
+    /// Takes a place under every limit when all have room; otherwise takes none and returns the first full one
+    /// (<see cref="RequestWindowRefusal.Used"/> is the number running).
+    /// </summary>
+    ValueTask<(IDisposable? Lease, RequestWindowRefusal? Refusal)> TryAcquireAsync(IReadOnlyList<ConcurrencyLimit> limits, DateTimeOffset now,
+        CancellationToken cancellationToken = default);
+}
+
+/// <summary>Running generations counted in this process's memory: the single-node default (a restart ends them all anyway).</summary>
+internal sealed class InMemoryGenerationSlots : IGenerationSlots
+{
+    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal);
+
+    public ValueTask<(IDisposable? Lease, RequestWindowRefusal? Refusal)> TryAcquireAsync(IReadOnlyList<ConcurrencyLimit> limits, DateTimeOffset now,
+        CancellationToken cancellationToken = default)
+    {
+        lock (_running)
+        {
+            for (var i = 0; i < limits.Count; i++)
+            {
+                var running = _running.GetValueOrDefault(limits[i].Subject);
+                if (running >= limits[i].Limit) return ValueTask.FromResult<(IDisposable?, RequestWindowRefusal?)>((null, new RequestWindowRefusal(i, running, TimeSpan.FromSeconds(1))));
+            }
+            foreach (var limit in limits) _running[limit.Subject] = _running.GetValueOrDefault(limit.Subject) + 1;
+        }
+        return ValueTask.FromResult<(IDisposable?, RequestWindowRefusal?)>((new Lease(this, [.. limits.Select(l => l.Subject)]), null));
+    }
+
+    private sealed class Lease(InMemoryGenerationSlots owner, List<string> subjects) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            lock (owner._running)
+            {
+                foreach (var s in subjects) owner._running[s]--;
+            }
+        }
     }
 }

@@ -19,6 +19,7 @@ internal static class TenancyComposition
         services.TryAddSingleton<IUserStore, SqliteUserStore>();
         services.TryAddSingleton<IQuotaStore, SqliteQuotaStore>();
         services.TryAddSingleton<IRequestWindows, InMemoryRequestWindows>();
+        services.TryAddSingleton<IGenerationSlots, InMemoryGenerationSlots>();
         services.TryAddSingleton<IQuotaEnforcer, QuotaEnforcer>();
         services.TryAddSingleton<IUsageStore, SqliteUsageStore>();
         services.TryAddSingleton<SqliteAuditLog>();

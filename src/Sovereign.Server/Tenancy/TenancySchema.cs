@@ -99,9 +99,9 @@ internal static class TenancySchema
         """,
     ], Order: 10)
     {
-        // The same tables in the cluster's PostgreSQL, plus what SQLite keeps in one node's memory: the request windows
-        // (requests per minute must count every node's requests) and the data-protection keys (a session cookie issued
-        // by one node must open on another).
+        // The same tables in the cluster's PostgreSQL, plus what a single node keeps in memory: the request windows and
+        // running generations (limits must count every node's) and the data-protection keys (a session cookie issued by
+        // one node must open on another).
         PostgresMigrations =
         [
             """
@@ -154,6 +154,16 @@ internal static class TenancySchema
                 at_ms    BIGINT NOT NULL
             );
             CREATE INDEX ix_request_window ON request_window (subject, at_ms);
+
+            -- One row per running generation and limited subject. The node running it renews the row while it runs,
+            -- so the rows of a node that died expire and give their places back.
+            CREATE TABLE generation_leases (
+                lease_id       TEXT NOT NULL,
+                subject        TEXT NOT NULL,
+                expires_at_ms  BIGINT NOT NULL,
+                PRIMARY KEY (lease_id, subject)
+            );
+            CREATE INDEX ix_generation_leases_subject ON generation_leases (subject, expires_at_ms);
 
             CREATE TABLE usage_records (
                 id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

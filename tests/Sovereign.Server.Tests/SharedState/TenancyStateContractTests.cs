@@ -180,6 +180,32 @@ public abstract class TenancyStateContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Generation_places_run_out_at_the_limit_take_nothing_when_refused_and_come_back_when_a_lease_ends()
+    {
+        var node = await Backend.NodeAsync(_time);
+        var slots = node.GetRequiredService<IGenerationSlots>();
+        ConcurrencyLimit[] both = [new("tenant:default", 3), new("key:k1", 2)];
+
+        var (first, _) = await slots.TryAcquireAsync(both, _time.GetUtcNow());
+        var (second, _) = await slots.TryAcquireAsync(both, _time.GetUtcNow());
+        var (none, refusal) = await slots.TryAcquireAsync(both, _time.GetUtcNow());
+        Assert.Null(none);
+        Assert.Equal((1, 2), (refusal!.Index, refusal.Used));
+
+        // The refused attempt took no tenant place: one is left.
+        var (third, _) = await slots.TryAcquireAsync([new("tenant:default", 3)], _time.GetUtcNow());
+        Assert.NotNull(third);
+        Assert.Equal(0, (await slots.TryAcquireAsync([new("tenant:default", 3)], _time.GetUtcNow())).Refusal!.Index);
+
+        first!.Dispose();
+        first.Dispose();
+        var (again, _) = await slots.TryAcquireAsync([new("key:k1", 2)], _time.GetUtcNow());
+        Assert.NotNull(again);
+        Assert.NotNull((await slots.TryAcquireAsync([new("key:k1", 2)], _time.GetUtcNow())).Refusal);
+        foreach (var lease in new[] { second!, third, again }) lease.Dispose();
+    }
+
+    [Fact]
     public async Task Audit_records_appended_at_once_on_two_nodes_form_one_intact_chain()
     {
         var (a, b) = await TwoNodesAsync();
@@ -231,6 +257,26 @@ public sealed class PostgresTenancyStateTests(PostgresServerFixture postgres) : 
         RequestWindow[] key = [new("key:busy", 5)];
         var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? a : b).TryCountAsync(key, time.GetUtcNow()).AsTask()));
         Assert.Equal(5, results.Count(r => r is null));
+    }
+
+    [Fact]
+    public async Task Generations_on_two_nodes_share_one_limit_and_a_dead_nodes_places_come_back_when_its_leases_expire()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 11, 27, 10, 0, 0, TimeSpan.Zero));
+        var a = (await Backend.NodeAsync(time)).GetRequiredService<IGenerationSlots>();
+        var b = (await Backend.NodeAsync(time)).GetRequiredService<IGenerationSlots>();
+        ConcurrencyLimit[] key = [new("key:shared", 1)];
+
+        // A takes the only place and then "dies": its lease is neither renewed nor released.
+        var (held, _) = await a.TryAcquireAsync(key, time.GetUtcNow());
+        Assert.NotNull(held);
+        Assert.Equal(1, (await b.TryAcquireAsync(key, time.GetUtcNow())).Refusal!.Used);
+
+        time.Advance(PostgresGenerationSlots.LeaseLifetime);
+        var (taken, _) = await b.TryAcquireAsync(key, time.GetUtcNow());
+        Assert.NotNull(taken);
+        taken.Dispose();
+        held!.Dispose();
     }
 
     [Fact]
