@@ -45,8 +45,10 @@ public sealed class TwoNodesOneDatabaseTests(PostgresServerFixture postgres)
     public async Task A_key_made_on_one_node_works_on_the_other_and_a_daily_token_quota_counts_usage_from_both()
     {
         var database = await postgres.Server.CreateDatabaseAsync();
-        await using var a = await SovereignTestServer.StartAsync($"--Sovereign:Database={database}");
-        await using var b = await SovereignTestServer.StartAsync($"--Sovereign:Database={database}");
+        // Both start at once on the empty database: one migrates it, one makes the owner, neither fails.
+        var nodes = await Task.WhenAll(SovereignTestServer.StartAsync($"--Sovereign:Database={database}"), SovereignTestServer.StartAsync($"--Sovereign:Database={database}"));
+        await using var a = nodes[0];
+        await using var b = nodes[1];
 
         // A key made on A is accepted by B, and a key revoked on B is refused by A.
         var lab = await TenantAdminKeyAsync(a, "lab");
