@@ -26,4 +26,15 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<AgentRunService>();
         return services;
     }
+
+    /// <summary>
+    /// Moves agents, runs and traces to the cluster's PostgreSQL (<see cref="Sovereign.Data.PostgresDatabase"/>, which the
+    /// host registers when SOV_DATABASE is set), beside the tenants they belong to. Call after <see cref="AddSovereignAgents"/>.
+    /// </summary>
+    public static IServiceCollection AddPostgresAgentStores(this IServiceCollection services)
+    {
+        services.Replace(ServiceDescriptor.Singleton<IAgentStore, PostgresAgentStore>());
+        services.Replace(ServiceDescriptor.Singleton<IAgentRunStore, PostgresAgentRunStore>());
+        return services;
+    }
 }

@@ -24,4 +24,16 @@ public static class AppsServiceCollectionExtensions
         services.TryAddSingleton<AppPublisher>();
         return services;
     }
+
+    /// <summary>
+    /// Moves apps and conversations to the cluster's PostgreSQL (<see cref="Sovereign.Data.PostgresDatabase"/>, which the
+    /// host registers when SOV_DATABASE is set), so every node serves the same apps and a conversation kept on one
+    /// node continues on another. Call after <see cref="AddSovereignApps"/>.
+    /// </summary>
+    public static IServiceCollection AddPostgresAppStores(this IServiceCollection services)
+    {
+        services.Replace(ServiceDescriptor.Singleton<IAppStore, PostgresAppStore>());
+        services.Replace(ServiceDescriptor.Singleton<IConversationStore, PostgresConversationStore>());
+        return services;
+    }
 }

@@ -36,7 +36,36 @@ public sealed class SqliteDatabase : IDisposable
         );
         CREATE INDEX ix_api_keys_tenant ON api_keys (tenant_id, created_at);
         """,
-    ], Order: 0);
+    ], Order: 0)
+    {
+        // The same tables in PostgreSQL; times stay Unix seconds, and ord keeps insertion order where SQLite uses rowid.
+        PostgresMigrations =
+        [
+            """
+            CREATE TABLE tenants (
+                id          TEXT PRIMARY KEY,
+                name        TEXT NOT NULL,
+                created_at  BIGINT NOT NULL
+            );
+            INSERT INTO tenants (id, name, created_at) VALUES ('default', 'Default', EXTRACT(EPOCH FROM now())::BIGINT);
+
+            CREATE TABLE api_keys (
+                id            TEXT PRIMARY KEY,
+                tenant_id     TEXT NOT NULL DEFAULT 'default' REFERENCES tenants (id),
+                name          TEXT NOT NULL,
+                prefix        TEXT NOT NULL,
+                hash          TEXT NOT NULL UNIQUE,
+                scopes        TEXT NOT NULL,
+                created_at    BIGINT NOT NULL,
+                expires_at    BIGINT,
+                revoked_at    BIGINT,
+                last_used_at  BIGINT,
+                ord           BIGINT GENERATED ALWAYS AS IDENTITY
+            );
+            CREATE INDEX ix_api_keys_tenant ON api_keys (tenant_id, created_at);
+            """,
+        ],
+    };
 
     private readonly string _connectionString;
     private readonly IReadOnlyList<SchemaModule> _modules;

@@ -19,6 +19,9 @@ internal static partial class LogMessages
     [LoggerMessage(1001, LogLevel.Information, "Database {Path} ready (schema version {Version})")]
     public static partial void DatabaseReady(this ILogger logger, string path, int version);
 
+    [LoggerMessage(1002, LogLevel.Information, "Shared PostgreSQL database {Database} ready (schema version {Version}); tenancy state lives there")]
+    public static partial void SharedDatabaseReady(this ILogger logger, string database, int version);
+
     [LoggerMessage(1010, LogLevel.Warning, "Generated admin API key {KeyId} ({Prefix}…); it was shown on the console and written to {KeyFile}")]
     public static partial void AdminKeyGenerated(this ILogger logger, string keyId, string prefix, string keyFile);
 

@@ -36,6 +36,7 @@ public static class SovereignServer
 
         // :: Step 3: services, then the caller's replacements.
         builder.Services.AddSovereignServer();
+        builder.Services.AddSovereignSharedState(builder.Configuration);
         configure?.Invoke(builder);
 
         // :: Step 4: the pipeline: OpenAI-shaped errors outermost, then API-key authentication, then the endpoints.

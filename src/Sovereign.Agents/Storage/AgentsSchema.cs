@@ -46,5 +46,50 @@ public static class AgentsSchema
             PRIMARY KEY (run_id, seq)
         );
         """,
-    ], Order: 200);
+    ], Order: 200)
+    {
+        // The same tables in the cluster's PostgreSQL (SOV_DATABASE), where the tenants they reference live.
+        PostgresMigrations =
+        [
+            """
+            CREATE TABLE agents (
+                id          TEXT PRIMARY KEY,
+                tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+                name        TEXT NOT NULL,
+                definition  TEXT NOT NULL,
+                created_at  BIGINT NOT NULL,
+                updated_at  BIGINT NOT NULL
+            );
+            CREATE INDEX ix_agents_tenant ON agents (tenant_id, created_at);
+
+            CREATE TABLE agent_runs (
+                id                 TEXT PRIMARY KEY,
+                tenant_id          TEXT NOT NULL REFERENCES tenants (id),
+                agent_id           TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+                status             TEXT NOT NULL,
+                stop_reason        TEXT,
+                input              TEXT NOT NULL,
+                answer             TEXT,
+                error              TEXT,
+                definition         TEXT NOT NULL,
+                steps              INTEGER NOT NULL DEFAULT 0,
+                prompt_tokens      INTEGER NOT NULL DEFAULT 0,
+                completion_tokens  INTEGER NOT NULL DEFAULT 0,
+                tool_ms            BIGINT NOT NULL DEFAULT 0,
+                started_at         BIGINT NOT NULL,
+                finished_at        BIGINT
+            );
+            CREATE INDEX ix_agent_runs_agent ON agent_runs (tenant_id, agent_id, started_at);
+
+            CREATE TABLE agent_run_steps (
+                run_id     TEXT NOT NULL REFERENCES agent_runs (id) ON DELETE CASCADE,
+                seq        INTEGER NOT NULL,
+                tenant_id  TEXT NOT NULL,
+                kind       TEXT NOT NULL,
+                data       TEXT NOT NULL,
+                PRIMARY KEY (run_id, seq)
+            );
+            """,
+        ],
+    };
 }

@@ -18,6 +18,13 @@ public sealed class SovereignOptions
     [MinLength(16)]
     public string? AdminKey { get; set; }
 
+    /// <summary>
+    /// A PostgreSQL connection string (<c>Host=db;Database=sovereign;Username=sov;Password=…</c>) for the state that the
+    /// nodes of a cluster share: tenants, users, keys, quotas, usage and audit. Default: none, and that state stays in
+    /// the node's SQLite database. Env: SOV_DATABASE.
+    /// </summary>
+    public string? Database { get; set; }
+
     public EngineOptions Engine { get; set; } = new();
 
     public LimitsOptions Limits { get; set; } = new();

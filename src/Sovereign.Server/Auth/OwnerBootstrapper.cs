@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sovereign.Core.Errors;
 using Sovereign.Core.Options;
 using Sovereign.Server.Hosting;
 using Sovereign.Server.Tenancy;
@@ -28,7 +29,16 @@ internal sealed class OwnerBootstrapper(
         var password = string.IsNullOrEmpty(configured)
             ? RandomNumberGenerator.GetString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 20)
             : configured;
-        var owner = await users.CreateAsync(new NewUser(Tenants.Default, OwnerUsername, "Owner", Roles.Owner, UserKinds.Person, password), cancellationToken);
+        UserInfo owner;
+        try
+        {
+            owner = await users.CreateAsync(new NewUser(Tenants.Default, OwnerUsername, "Owner", Roles.Owner, UserKinds.Person, password), cancellationToken);
+        }
+        catch (SovereignException e) when (e.Kind == ErrorKind.Conflict)
+        {
+            // Another node sharing the database made the owner between our count and our insert.
+            return;
+        }
         logger.OwnerCreated(owner.Id);
         if (!string.IsNullOrEmpty(configured)) return;
 

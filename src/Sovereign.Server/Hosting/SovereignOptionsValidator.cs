@@ -31,6 +31,20 @@ internal sealed class SovereignOptionsValidator : IValidateOptions<SovereignOpti
                 failures.Add($"Sovereign:Home = '{options.Home}' is not a usable path: {e.Message}");
             }
         }
+        if (!string.IsNullOrWhiteSpace(options.Database))
+        {
+            try
+            {
+                var parsed = new Npgsql.NpgsqlConnectionStringBuilder(options.Database);
+                if (string.IsNullOrWhiteSpace(parsed.Host))
+                    failures.Add("Sovereign:Database (SOV_DATABASE) is invalid: the PostgreSQL connection string names no Host.");
+            }
+            catch (ArgumentException e)
+            {
+                // The value may hold a password: name the problem, not the value.
+                failures.Add($"Sovereign:Database (SOV_DATABASE) is not a valid PostgreSQL connection string: {e.Message}");
+            }
+        }
         if (options.Engine.KeepAlive < TimeSpan.Zero)
             failures.Add($"Sovereign:Engine:KeepAlive = '{options.Engine.KeepAlive}' is invalid: it must not be negative.");
         if (options.Engine.LoadTimeout <= TimeSpan.Zero)

@@ -7,10 +7,11 @@ using Sovereign.Data;
 namespace Sovereign.Server.Hosting;
 
 /// <summary>
-/// What must be true before the first request: the data folder exists, the database schema is current and an
+/// What must be true before the first request: the data folder exists, the database schemas (SQLite, and PostgreSQL when
+/// SOV_DATABASE is set) are current and an
 /// admin key and a first owner account exist. Runs in <see cref="StartingAsync"/>, i.e. after options validation and before Kestrel listens.
 /// </summary>
-internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database, AdminKeyBootstrapper adminKey, OwnerBootstrapper owner, ILogger<StartupTasks> logger)
+internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database, IEnumerable<PostgresDatabase> sharedDatabase, AdminKeyBootstrapper adminKey, OwnerBootstrapper owner, ILogger<StartupTasks> logger)
     : IHostedLifecycleService
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
@@ -19,6 +20,10 @@ internal sealed class StartupTasks(SovereignPaths paths, SqliteDatabase database
         logger.DataFolder(paths.Root);
         var version = database.Migrate();
         logger.DatabaseReady(paths.Database, version);
+        foreach (var shared in sharedDatabase)
+        {
+            logger.SharedDatabaseReady(shared.Description, await shared.MigrateAsync(cancellationToken));
+        }
         await adminKey.RunAsync(cancellationToken);
         await owner.RunAsync(cancellationToken);
     }

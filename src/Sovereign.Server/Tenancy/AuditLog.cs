@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,7 +22,8 @@ public sealed record AuditVerification(bool Intact, long Records, long? Seq, str
 /// with <c>prev_hash</c> the hash of record n−1 (64 zeros for the first), and <c>audit_head</c> holds the last seq and
 /// hash. Editing a record breaks its own hash; deleting one leaves a gap in seq or a broken link; deleting the newest
 /// ones leaves the head pointing past the end. (Someone who can rewrite the whole file can rewrite the whole chain:
-/// copy the head elsewhere to guard against that.) One chain for the whole node, so every tenant's records are covered.
+/// copy the head elsewhere to guard against that.) One chain for the whole node (for a cluster, the whole cluster), so every
+/// tenant's records are covered.
 /// </summary>
 public static class AuditChain
 {
@@ -37,7 +39,7 @@ public static class AuditChain
     }
 
     /// <summary>Walks the whole chain in seq order; reports the first break. Reads only.</summary>
-    public static AuditVerification Verify(SqliteConnection connection)
+    public static AuditVerification Verify(DbConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
         long expected = 1, count = 0;

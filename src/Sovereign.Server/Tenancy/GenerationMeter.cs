@@ -108,7 +108,7 @@ internal sealed class GenerationMeter(IQuotaEnforcer quotas, IUsageStore usage, 
         {
             await usage.RecordAsync(record, cancellationToken);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
         {
             // The answer was already computed; losing it over bookkeeping would be worse. The error is logged loudly.
             logger.UsageNotRecorded(e, request.Id);

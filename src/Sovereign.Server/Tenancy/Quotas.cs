@@ -103,17 +103,16 @@ public interface IQuotaEnforcer
 }
 
 /// <summary>
-/// Request windows and concurrency are counted in memory (a restart forgives them, as it ends every generation);
-/// tokens are read from the durable counters that usage recording keeps (<see cref="IUsageStore"/>).
+/// Request windows and running generations are counted by <see cref="IRequestWindows"/> and <see cref="IGenerationSlots"/>
+/// (this node's memory by default, the shared database in a cluster); tokens are read from the durable counters that
+/// usage recording keeps (<see cref="IUsageStore"/>).
 /// </summary>
-internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogger<QuotaEnforcer> logger) : IQuotaEnforcer
+internal sealed class QuotaEnforcer(IQuotaStore store, IRequestWindows requestWindows, IGenerationSlots generationSlots, TimeProvider time, ILogger<QuotaEnforcer> logger)
+    : IQuotaEnforcer
 {
-    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, (QuotaLimits Limits, DateTimeOffset Until)> _cache = new();
-    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _requests = new();
-    private readonly ConcurrentDictionary<string, int> _running = new();
 
     public void Invalidate() => _cache.Clear();
 
@@ -127,22 +126,12 @@ internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogge
         }
         if (checks.Count == 0) return;
 
-        // Every window is checked before any is counted, so a refused request uses up no one's allowance.
-        var windows = checks.Select(c => _requests.GetOrAdd(c.Subject, _ => new Queue<DateTimeOffset>())).ToArray();
-        lock (_requests)
+        var refusal = await requestWindows.TryCountAsync([.. checks.Select(c => new RequestWindow(c.Subject, c.Limit))], now, cancellationToken);
+        if (refusal is not null)
         {
-            for (var i = 0; i < checks.Count; i++)
-            {
-                var window = windows[i];
-                while (window.Count > 0 && now - window.Peek() >= Window) window.Dequeue();
-                if (window.Count >= checks[i].Limit)
-                {
-                    var retry = window.Peek() + Window - now;
-                    throw Refuse(checks[i].Subject, "requests_per_minute",
-                        $"Rate limit reached for requests per minute (RPM) of {checks[i].Name}: limit {checks[i].Limit}, used {window.Count}.", retry);
-                }
-            }
-            foreach (var window in windows) window.Enqueue(now);
+            var (subject, name, limit) = checks[refusal.Index];
+            throw Refuse(subject, "requests_per_minute",
+                $"Rate limit reached for requests per minute (RPM) of {name}: limit {limit}, used {refusal.Used}.", refusal.RetryAfter);
         }
     }
 
@@ -174,25 +163,15 @@ internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogge
             if (limits.ConcurrentGenerations is { } c) concurrency.Add((subject, name, c));
         }
 
-        var taken = new List<string>(2);
-        lock (_running)
+        if (concurrency.Count == 0) return NoLease.Instance;
+        var (lease, refusal) = await generationSlots.TryAcquireAsync([.. concurrency.Select(c => new ConcurrencyLimit(c.Subject, c.Limit))], now, cancellationToken);
+        if (refusal is not null)
         {
-            foreach (var (subject, name, limit) in concurrency)
-            {
-                var running = _running.GetValueOrDefault(subject);
-                if (running >= limit)
-                {
-                    throw Refuse(subject, "concurrent_generations",
-                        $"Rate limit reached for concurrent generations of {name}: limit {limit}, running {running}.", TimeSpan.FromSeconds(1));
-                }
-            }
-            foreach (var (subject, _, _) in concurrency)
-            {
-                _running[subject] = _running.GetValueOrDefault(subject) + 1;
-                taken.Add(subject);
-            }
+            var (subject, name, limit) = concurrency[refusal.Index];
+            throw Refuse(subject, "concurrent_generations",
+                $"Rate limit reached for concurrent generations of {name}: limit {limit}, running {refusal.Used}.", TimeSpan.FromSeconds(1));
         }
-        return new Lease(this, taken);
+        return lease!;
     }
 
     private async ValueTask<QuotaLimits> LimitsAsync(string subject, CancellationToken cancellationToken)
@@ -213,7 +192,99 @@ internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogge
         };
     }
 
-    private sealed class Lease(QuotaEnforcer owner, List<string> subjects) : IDisposable
+    private sealed class NoLease : IDisposable
+    {
+        public static readonly NoLease Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>One subject's requests-per-minute limit.</summary>
+public sealed record RequestWindow(string Subject, int Limit);
+
+/// <summary>Why a request did not fit: which window (index into the request), how many requests it holds, and when one leaves it.</summary>
+public sealed record RequestWindowRefusal(int Index, int Used, TimeSpan RetryAfter);
+
+/// <summary>
+/// One-minute sliding windows of requests per subject. Thread-safe; an implementation for a cluster counts every
+/// node's requests in one place.
+/// </summary>
+public interface IRequestWindows
+{
+    /// <summary>The length of every window.</summary>
+    public static readonly TimeSpan Length = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Checks every window first; when all have room, counts the request in each and returns null. Otherwise counts it
+    /// nowhere (a refused request uses up no one's allowance) and returns the first full window.
+    /// </summary>
+    ValueTask<RequestWindowRefusal?> TryCountAsync(IReadOnlyList<RequestWindow> windows, DateTimeOffset now, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Windows in this process's memory: the single-node default; a restart forgives them.</summary>
+internal sealed class InMemoryRequestWindows : IRequestWindows
+{
+    private readonly ConcurrentDictionary<string, Queue<DateTimeOffset>> _requests = new();
+
+    public ValueTask<RequestWindowRefusal?> TryCountAsync(IReadOnlyList<RequestWindow> windows, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var queues = windows.Select(w => _requests.GetOrAdd(w.Subject, _ => new Queue<DateTimeOffset>())).ToArray();
+        lock (_requests)
+        {
+            for (var i = 0; i < windows.Count; i++)
+            {
+                var queue = queues[i];
+                while (queue.Count > 0 && now - queue.Peek() >= IRequestWindows.Length) queue.Dequeue();
+                if (queue.Count >= windows[i].Limit)
+                    return ValueTask.FromResult<RequestWindowRefusal?>(new RequestWindowRefusal(i, queue.Count, queue.Peek() + IRequestWindows.Length - now));
+            }
+            foreach (var queue in queues) queue.Enqueue(now);
+        }
+        return ValueTask.FromResult<RequestWindowRefusal?>(null);
+    }
+}
+
+/// <summary>One subject's concurrent-generations limit.</summary>
+public sealed record ConcurrencyLimit(string Subject, int Limit);
+
+/// <summary>
+/// Places for running generations per subject. A lease holds one place under every limit it was taken for until it is
+/// disposed. Thread-safe; an implementation for a cluster counts every node's generations in one place.
+/// </summary>
+public interface IGenerationSlots
+{
+    /// <summary>
+    /// Takes a place under every limit when all have room; otherwise takes none and returns the first full one
+    /// (<see cref="RequestWindowRefusal.Used"/> is the number running).
+    /// </summary>
+    ValueTask<(IDisposable? Lease, RequestWindowRefusal? Refusal)> TryAcquireAsync(IReadOnlyList<ConcurrencyLimit> limits, DateTimeOffset now,
+        CancellationToken cancellationToken = default);
+}
+
+/// <summary>Running generations counted in this process's memory: the single-node default (a restart ends them all anyway).</summary>
+internal sealed class InMemoryGenerationSlots : IGenerationSlots
+{
+    private readonly Dictionary<string, int> _running = new(StringComparer.Ordinal);
+
+    public ValueTask<(IDisposable? Lease, RequestWindowRefusal? Refusal)> TryAcquireAsync(IReadOnlyList<ConcurrencyLimit> limits, DateTimeOffset now,
+        CancellationToken cancellationToken = default)
+    {
+        lock (_running)
+        {
+            for (var i = 0; i < limits.Count; i++)
+            {
+                var running = _running.GetValueOrDefault(limits[i].Subject);
+                if (running >= limits[i].Limit) return ValueTask.FromResult<(IDisposable?, RequestWindowRefusal?)>((null, new RequestWindowRefusal(i, running, TimeSpan.FromSeconds(1))));
+            }
+            foreach (var limit in limits) _running[limit.Subject] = _running.GetValueOrDefault(limit.Subject) + 1;
+        }
+        return ValueTask.FromResult<(IDisposable?, RequestWindowRefusal?)>((new Lease(this, [.. limits.Select(l => l.Subject)]), null));
+    }
+
+    private sealed class Lease(InMemoryGenerationSlots owner, List<string> subjects) : IDisposable
     {
         private int _released;
 
@@ -222,7 +293,7 @@ internal sealed class QuotaEnforcer(IQuotaStore store, TimeProvider time, ILogge
             if (Interlocked.Exchange(ref _released, 1) != 0) return;
             lock (owner._running)
             {
-                foreach (var s in subjects) owner._running[s] = owner._running[s] - 1;
+                foreach (var s in subjects) owner._running[s]--;
             }
         }
     }

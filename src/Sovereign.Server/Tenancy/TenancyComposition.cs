@@ -18,6 +18,8 @@ internal static class TenancyComposition
         services.TryAddSingleton<ITenantStore, SqliteTenantStore>();
         services.TryAddSingleton<IUserStore, SqliteUserStore>();
         services.TryAddSingleton<IQuotaStore, SqliteQuotaStore>();
+        services.TryAddSingleton<IRequestWindows, InMemoryRequestWindows>();
+        services.TryAddSingleton<IGenerationSlots, InMemoryGenerationSlots>();
         services.TryAddSingleton<IQuotaEnforcer, QuotaEnforcer>();
         services.TryAddSingleton<IUsageStore, SqliteUsageStore>();
         services.TryAddSingleton<SqliteAuditLog>();
