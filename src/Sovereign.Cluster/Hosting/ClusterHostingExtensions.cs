@@ -36,6 +36,7 @@ public static class ClusterHostingExtensions
         builder.Services.AddSingleton<ClusterInferenceService>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IInferenceService>(sp => sp.GetRequiredService<ClusterInferenceService>()));
         builder.Services.AddSingleton<IClusterAdmin, ClusterAdmin>();
+        builder.Services.AddSingleton<IClusterModelCatalog, ClusterModelCatalog>();
 
         builder.UseOrleans(silo => ConfigureSilo(silo, options));
         return builder;

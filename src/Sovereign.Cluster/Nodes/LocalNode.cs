@@ -58,7 +58,7 @@ public sealed class LocalNode
             Gpus = CountGpus(),
             MemoryBudgetBytes = _engine.MemoryBudget,
             MemoryUsedBytes = loaded.Sum(m => m.MemoryBytes),
-            Models = [.. _store.List().Select(m => new StoredModel(m.Reference, m.Digest, m.Size))],
+            Models = [.. _store.List().Select(StoredModel.From)],
             Loaded = [.. loaded.Select(m => new LoadedModel(m.Name, m.Digest, m.Slots,
                 Math.Max(m.Active, _inFlightByModel.GetValueOrDefault(m.Name)), m.MemoryBytes))],
             Draining = Draining,

@@ -1,3 +1,5 @@
+using Sovereign.Models.Store;
+
 namespace Sovereign.Cluster.Wire;
 
 /// <summary>
@@ -28,8 +30,52 @@ public sealed record NodeReport
     public long MemoryFreeBytes => Math.Max(0, MemoryBudgetBytes - MemoryUsedBytes);
 }
 
+/// <summary>A model in a node's store: enough of its manifest for any node's API to accept a request for it.</summary>
 [GenerateSerializer, Immutable]
-public sealed record StoredModel([property: Id(0)] string Reference, [property: Id(1)] string Digest, [property: Id(2)] long SizeBytes);
+public sealed record StoredModel([property: Id(0)] string Reference, [property: Id(1)] string Digest, [property: Id(2)] long SizeBytes)
+{
+    [Id(3)] public string? Architecture { get; init; }
+    [Id(4)] public long? ParameterCount { get; init; }
+    [Id(5)] public string? Quantization { get; init; }
+    [Id(6)] public int? ContextLength { get; init; }
+    [Id(7)] public bool HasChatTemplate { get; init; }
+    [Id(8)] public string? ChatTemplateOverride { get; init; }
+    [Id(9)] public string? License { get; init; }
+    [Id(10)] public DateTimeOffset CreatedAt { get; init; }
+
+    public static StoredModel From(ModelManifest m) => new(m.Reference, m.Digest, m.Size)
+    {
+        Architecture = m.Architecture,
+        ParameterCount = m.ParameterCount,
+        Quantization = m.Quantization,
+        ContextLength = m.ContextLength,
+        HasChatTemplate = m.HasChatTemplate,
+        ChatTemplateOverride = m.ChatTemplateOverride,
+        License = m.License,
+        CreatedAt = m.CreatedAt,
+    };
+
+    /// <summary>The manifest as the node's store has it (its source, a local path there, stays there).</summary>
+    public ModelManifest ToManifest()
+    {
+        var name = ModelName.Parse(Reference);
+        return new ModelManifest
+        {
+            Name = name.Name,
+            Tag = name.Tag,
+            Digest = Digest,
+            Size = SizeBytes,
+            Architecture = Architecture,
+            ParameterCount = ParameterCount,
+            Quantization = Quantization,
+            ContextLength = ContextLength,
+            HasChatTemplate = HasChatTemplate,
+            ChatTemplateOverride = ChatTemplateOverride,
+            License = License,
+            CreatedAt = CreatedAt,
+        };
+    }
+}
 
 /// <summary>A loaded model and its queue: <see cref="Depth"/> requests running or waiting for one of its <see cref="Slots"/>.</summary>
 [GenerateSerializer, Immutable]
