@@ -60,6 +60,8 @@ public sealed class ClusterNode : IAsyncDisposable
             .. settings];
         var app = SovereignServer.Build(args);
         await app.StartAsync();
+        // As `sov serve` (RunAsync) does: when the node asks to stop (after a drain), the host stops.
+        _ = Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(app);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ClusterNode(app, name, home, new Uri(address.TrimEnd('/') + "/"));
     }
