@@ -1,4 +1,6 @@
 using Sovereign.Cluster.Tests.Support;
+using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
 
 namespace Sovereign.Cluster.Tests;
 
@@ -24,5 +26,38 @@ public sealed class FailoverTests
         Assert.Equal(1, c.Engine.RunnerStarts);
         Assert.Equal(0, a.Engine.RunnerStarts);
         Assert.Equal(1, a.Router.Failovers);
+    }
+
+    [Fact]
+    public async Task A_node_lost_after_tokens_were_sent_ends_the_stream_with_an_error_event_instead_of_hanging()
+    {
+        await using var cluster = await TestCluster.StartAsync([("a", false), ("b", true)]);
+        var (a, b) = (cluster["a"], cluster["b"]);
+        await b.Engine.LoadAsync(ClusterNode.Model);
+        var request = new GenerationRequest
+        {
+            Id = "mid-stream",
+            Model = ClusterNode.Model,
+            Prompt = "Once upon a time",
+            MaxTokens = 450,
+            IgnoreEos = true,
+            Sampling = SamplingParameters.Greedy,
+        };
+
+        // Orleans hands over at most one batch of events per call, so after the first token most of the 450 are
+        // still on b: killing b now must cut the stream short, whatever the machine's speed.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var events = new List<GenerationEvent>();
+        await foreach (var e in a.Router.GenerateAsync(request, timeout.Token))
+        {
+            events.Add(e);
+            if (e is GenerationEvent.TextDelta && b.Running) await b.KillAsync();
+        }
+
+        Assert.IsType<GenerationEvent.Started>(events[0]);
+        var failed = Assert.IsType<GenerationEvent.Failed>(events[^1]);
+        Assert.Equal((ErrorKind.Unavailable, "node_lost"), (failed.Kind, failed.Code));
+        Assert.InRange(events.OfType<GenerationEvent.TextDelta>().Sum(d => d.Tokens), 1, 449);
+        Assert.Equal(0, a.Router.Failovers);
     }
 }

@@ -92,29 +92,28 @@ public sealed class ClusterInferenceService : IInferenceService
                         if (!await events.MoveNextAsync()) yield break;
                         next = events.Current;
                     }
-                    catch (SovereignException e) when (!textSent && Movable(e) && attempt < MaxAttempts)
-                    {
-                        lost = e;
-                        break;
-                    }
-                    catch (SovereignException)
-                    {
-                        throw;
-                    }
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {
                         throw;
                     }
-                    catch (Exception e) when (!textSent && attempt < MaxAttempts)
+                    catch (Exception e) when (!textSent && attempt < MaxAttempts && (e is not SovereignException refusal || Movable(refusal)))
                     {
                         lost = e;
                         break;
                     }
-                    catch (Exception e) when (textSent || attempt >= MaxAttempts)
+                    catch (SovereignException) when (!textSent)
+                    {
+                        throw;
+                    }
+                    catch (Exception e) when (!textSent)
+                    {
+                        _directory.Invalidate();
+                        throw new SovereignException(ErrorKind.Unavailable, $"The node {node.Name} was lost before the request started, and so were the others tried.", code: "node_lost", inner: e);
+                    }
+                    catch (Exception e)
                     {
                         // :: Step 4, after tokens were sent: the client learns in-band, as from a crashed runner.
                         _directory.Invalidate();
-                        if (!textSent) throw new SovereignException(ErrorKind.Unavailable, $"The node {node.Name} was lost before the request started, and so were the others tried.", code: "node_lost", inner: e);
                         Log.LostMidStream(_logger, request.Id, node.Name, e);
                         next = new GenerationEvent.Failed(ErrorKind.Unavailable, $"The node {node.Name} serving this request left the cluster mid-stream.", "node_lost");
                     }

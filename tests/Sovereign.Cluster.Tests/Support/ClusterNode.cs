@@ -80,7 +80,14 @@ public sealed class ClusterNode : IAsyncDisposable
     {
         var app = _app!;
         _app = null;
-        await app.StopAsync(new CancellationToken(canceled: true));
+        try
+        {
+            await app.StopAsync(new CancellationToken(canceled: true));
+        }
+        catch (OperationCanceledException)
+        {
+            // An ungraceful stop reports itself as cancelled; that is the point.
+        }
         await app.DisposeAsync();
     }
 
