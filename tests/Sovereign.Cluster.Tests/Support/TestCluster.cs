@@ -60,7 +60,7 @@ public sealed class TestCluster : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         // Nodes before Redis, each stopped by its own handle.
-        foreach (var node in Nodes) await node.DisposeAsync();
+        await Task.WhenAll(Nodes.Select(n => n.DisposeAsync().AsTask()));
         await Redis.DisposeAsync();
     }
 }
