@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Sovereign.Cluster.Tests.Support;
 using Sovereign.Core.Options;
 using Sovereign.Models.Store;
+using Xunit.Abstractions;
 
 namespace Sovereign.Cluster.Tests;
 
@@ -14,7 +15,7 @@ namespace Sovereign.Cluster.Tests;
 /// node B (the only one with the model loaded), B dies by SIGKILL, and the next request is served by C.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class MultiProcessTests
+public sealed class MultiProcessTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task A_node_killed_with_SIGKILL_is_replaced_by_another_for_the_next_request_and_sov_cluster_status_shows_the_nodes()
@@ -23,10 +24,19 @@ public sealed class MultiProcessTests
         var nodes = new List<SovNode>();
         try
         {
-            foreach (var (name, withModel) in new[] { ("a", false), ("b", true), ("c", true) })
-                nodes.Add(await SovNode.StartAsync(name, redis.Endpoint, withModel));
+            var starting = new[] { ("a", false), ("b", true), ("c", true) }.Select(n => SovNode.StartAsync(n.Item1, redis.Endpoint, n.Item2)).ToList();
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                nodes.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
             var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+            var clock = Stopwatch.StartNew();
             await a.WaitForMembersAsync(3);
+            output.WriteLine($"members after {clock.Elapsed}");
 
             // Load on b only (Ollama's empty-prompt load runs on the node it is sent to), then ask a.
             using (var load = await b.Http.PostAsJsonAsync("api/generate", new { model = ClusterNode.Model, prompt = "" }))
@@ -40,13 +50,16 @@ public sealed class MultiProcessTests
             foreach (var name in new[] { "a", "b", "c" }) Assert.Contains(name, status.Stdout, StringComparison.Ordinal);
             Assert.Contains("stories:latest (0/2)", status.Stdout, StringComparison.Ordinal);
 
+            output.WriteLine($"status after {clock.Elapsed}");
             b.Kill();
             Assert.Equal(first, await a.CompleteAsync());
+            output.WriteLine($"failover after {clock.Elapsed}");
             Assert.Contains("c", await a.NodesWithLoadedModelAsync());
 
             var unknown = await Sov(a, "cluster", "drain", "nope");
             Assert.NotEqual(0, unknown.ExitCode);
             Assert.Contains("nope", unknown.Output, StringComparison.Ordinal);
+            output.WriteLine($"done after {clock.Elapsed}");
         }
         finally
         {
