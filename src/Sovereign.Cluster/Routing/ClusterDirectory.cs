@@ -10,7 +10,7 @@ namespace Sovereign.Cluster.Routing;
 /// <summary>
 /// The nodes' advertisements as this node sees them: asked of every active member in parallel, each with a timeout,
 /// and reused for <see cref="SovereignClusterOptions.ClusterReportLifetime"/>. A node that does not answer in time is
-/// left out until it does. Thread-safe.
+/// kept at its last advertisement until it answers again or leaves. Thread-safe.
 /// </summary>
 public sealed class ClusterDirectory
 {
@@ -22,6 +22,7 @@ public sealed class ClusterDirectory
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private (IReadOnlyList<NodeReport> Reports, DateTimeOffset At)? _cached;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NodeReport> _lastKnown = new(StringComparer.Ordinal);
 
     public ClusterDirectory(IClusterMembershipService membership, IGrainFactory grains, LocalNode local, IOptions<SovereignClusterOptions> options,
         ILogger<ClusterDirectory> logger, TimeProvider? time = null)
@@ -47,7 +48,19 @@ public sealed class ClusterDirectory
         {
             // Another caller may have refreshed while this one waited.
             if (!fresh && _cached is { } d && _time.GetUtcNow() - d.At < _options.ClusterReportLifetime) return d.Reports;
-            var reports = (await Task.WhenAll(Members().Select(m => AskAsync(m, cancellationToken)))).OfType<NodeReport>().ToList();
+            // A member that is slow to answer (a busy machine) keeps its last advertisement rather than vanishing from
+            // routing; a member that has left the cluster is forgotten.
+            var members = Members();
+            var answers = await Task.WhenAll(members.Select(m => AskAsync(m, cancellationToken)));
+            var reports = new List<NodeReport>();
+            foreach (var (member, answer) in members.Zip(answers))
+            {
+                var id = member.SiloAddress.ToParsableString();
+                if (answer is not null) _lastKnown[id] = answer;
+                if ((answer ?? _lastKnown.GetValueOrDefault(id)) is { } report) reports.Add(report);
+            }
+            foreach (var gone in _lastKnown.Keys.Except(members.Select(m => m.SiloAddress.ToParsableString())).ToList())
+                _lastKnown.TryRemove(gone, out _);
             _cached = (reports, _time.GetUtcNow());
             return reports;
         }
