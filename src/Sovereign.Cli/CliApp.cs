@@ -18,6 +18,7 @@ public static class CliApp
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(PsCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(TenantsCommand.Create());
         root.Subcommands.Add(UsersCommand.Create());

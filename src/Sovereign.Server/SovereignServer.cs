@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Sovereign.Cluster.Hosting;
 using Sovereign.Server.Hosting;
 
 namespace Sovereign.Server;
@@ -34,9 +35,10 @@ public static class SovereignServer
         // :: Step 2: a loopback-only default address, unless the operator named one the ASP.NET way.
         if (!NamesAnAddress(builder.Configuration)) builder.WebHost.UseUrls(DefaultUrl);
 
-        // :: Step 3: services, then the caller's replacements.
+        // :: Step 3: services (in cluster mode, a node of the cluster), then the caller's replacements.
         builder.Services.AddSovereignServer();
         builder.Services.AddSovereignSharedState(builder.Configuration);
+        builder.AddSovereignCluster();
         configure?.Invoke(builder);
 
         // :: Step 4: the pipeline: OpenAI-shaped errors outermost, then API-key authentication, then the endpoints.

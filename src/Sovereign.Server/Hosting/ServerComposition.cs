@@ -15,6 +15,7 @@ using Sovereign.Server.Admin;
 using Sovereign.Server.Agents;
 using Sovereign.Server.Apps;
 using Sovereign.Server.Auth;
+using Sovereign.Server.Cluster;
 using Sovereign.Data;
 using Sovereign.Server.Errors;
 using Sovereign.Server.Health;
@@ -98,6 +99,7 @@ internal static class ServerComposition
         app.MapKnowledgeApi();
         app.MapAgentsApi();
         app.MapAppsApi();
+        app.MapClusterApi();
         app.MapWebUi();
         return app;
     }

@@ -61,7 +61,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         problems.ThrowIfAny();
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
-        var manifest = responder.ResolveModel(body.Model!);
+        var manifest = await responder.ResolveModelAsync(body.Model!, context.RequestAborted);
         turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
 
         // :: Step 4: tools, in the format of the model's family; a forced call brings its own grammar.

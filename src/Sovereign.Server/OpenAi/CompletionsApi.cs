@@ -49,7 +49,7 @@ internal sealed class CompletionsHandler(GenerationResponder responder, IOptions
         problems.ThrowIfAny();
 
         // :: Step 3: the model.
-        var manifest = responder.ResolveModel(body.Model!);
+        var manifest = await responder.ResolveModelAsync(body.Model!, context.RequestAborted);
 
         // :: Step 4: map and answer.
         var format = new TextResponseFormat(ResponseFormat.NewId(TextResponseFormat.IdPrefix), responder.Now(), manifest.Reference,
