@@ -24,6 +24,7 @@ public static class AgentsServiceCollectionExtensions
         services.AddSingleton<AgentToolFactory>();
         services.AddSingleton<AgentRunner>();
         services.AddSingleton<AgentRunService>();
+        services.AddHostedService<AgentRunRecovery>();
         return services;
     }
 

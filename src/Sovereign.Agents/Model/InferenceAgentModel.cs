@@ -1,52 +1,46 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Sovereign.Agents.Prompting;
-using Sovereign.Agents.Storage;
+using Sovereign.Agents.ToolCalling;
 using Sovereign.Agents.Tools;
 using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
+using Sovereign.Inference.Grammars;
+using Sovereign.Models.Store;
 
 namespace Sovereign.Agents.Model;
 
 /// <summary>
-/// The agent model over the platform's own engine (<see cref="IInferenceService"/>), with tool calls written as
-/// Hermes/Qwen-style <c>&lt;tool_call&gt;</c> JSON. Steps:
+/// The agent model over the platform's own engine (<see cref="IInferenceService"/>). Tools, calls and results are
+/// written, and calls read back and forced, by the same <see cref="ToolCallingPlan"/> that serves
+/// <c>/v1/chat/completions</c>, in the format of the model's family (from its chat template). Steps:
 /// <list type="number">
-/// <item>the system turn: the agent's instructions, the data-framing rule and the tools' names, descriptions and schemas;</item>
-/// <item>earlier turns: assistant tool calls as markup; tool results framed as data (<see cref="DataFraming"/>);</item>
-/// <item>a forced choice (required or a tool's name) constrains generation with <see cref="ToolCallGrammar"/>;</item>
+/// <item>the format, from the model's chat template in the model store;</item>
+/// <item>the turns: the agent's instructions and the data-framing rule as the system turn, then the run's messages
+/// (assistant calls in the family's markup, tool results framed as data);</item>
+/// <item>the plan: tools in the system turn and, for a forced choice (required or a tool's name), the grammar that
+/// admits only one valid call;</item>
 /// <item>the output is split into text and tool calls.</item>
 /// </list>
 /// Thread-safe.
 /// </summary>
-public sealed class InferenceAgentModel(IInferenceService inference) : IAgentModel
+public sealed class InferenceAgentModel(IInferenceService inference, IModelStore? models = null) : IAgentModel
 {
     public async IAsyncEnumerable<ModelStepEvent> StepAsync(ModelStepRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // :: Step 1 and 2: the conversation as the engine takes it.
-        var offered = request.ToolChoice == "none" ? [] : request.Tools;
-        var messages = new List<ChatMessage> { new("system", SystemTurn(request.Instructions, offered)) };
-        foreach (var message in request.Messages) messages.Add(Render(message));
-        var promptChars = messages.Sum(m => m.Content.Length);
-
-        // :: Step 3: a grammar when the call is forced.
-        var forced = request.ToolChoice switch
-        {
-            "auto" or "none" => null,
-            "required" => request.Tools,
-            var name => request.Tools.Where(t => t.Name == name).ToList() is { Count: 1 } one ? one
-                : throw new SovereignException(ErrorKind.InvalidRequest, $"tool_choice names '{name}', which is not one of the agent's tools.", "tool_choice"),
-        };
+        // :: Steps 1 to 3
+        var format = ToolCallFormats.ForTemplate(models?.Find(request.Model)?.ChatTemplateOverride);
+        var plan = Plan(request, format);
+        var promptChars = plan.Messages.Sum(m => m.Content.Length);
         var generation = new GenerationRequest
         {
             Id = request.RequestId,
             Model = request.Model,
-            Messages = messages,
+            Messages = plan.Messages,
             MaxTokens = request.MaxTokens,
             Sampling = new SamplingParameters { Temperature = request.Temperature, Seed = request.Seed },
-            Grammar = forced is null ? null : ToolCallGrammar.For(forced),
+            Grammar = plan.Grammar,
         };
 
         var output = new StringBuilder();
@@ -74,93 +68,84 @@ public sealed class InferenceAgentModel(IInferenceService inference) : IAgentMod
             }
         }
 
-        // :: Step 4: text and calls.
+        // :: Step 4
         var raw = output.ToString();
-        var (text, calls) = Parse(raw);
+        var (text, calls) = Read(plan, raw);
         yield return new ModelStepEvent.Completed(text, calls, promptTokens, completionTokens, raw);
     }
 
-    internal static string SystemTurn(string instructions, IReadOnlyList<IAgentTool> tools)
+    /// <summary>The step as tool calling sees it: turns, tools and choice, rendered in <paramref name="format"/>.</summary>
+    /// <exception cref="SovereignException">400 when the choice names a tool the agent does not have.</exception>
+    internal static ToolCallingPlan Plan(ModelStepRequest request, ToolCallFormat format)
     {
-        var system = new StringBuilder(instructions.Trim());
-        if (tools.Count == 0) return system.ToString();
-        if (system.Length > 0) system.Append("\n\n");
-        system.Append(DataFraming.Preamble).Append("\n\n# Tools\n\nTo call a tool, write ").Append(ToolCallGrammar.Open)
-            .Append("{\"name\": <tool name>, \"arguments\": <arguments object>}").Append(ToolCallGrammar.Close)
-            .Append(". The tools:\n");
-        foreach (var tool in tools)
+        var turns = new List<ChatTurn>();
+        var system = request.Instructions.Trim();
+        if (request.Tools.Count > 0) system = system.Length == 0 ? DataFraming.Preamble : system + "\n\n" + DataFraming.Preamble;
+        if (system.Length > 0) turns.Add(new ChatTurn("system", system));
+        foreach (var message in request.Messages)
         {
-            var entry = new JsonObject
+            turns.Add(message.Role switch
             {
-                ["name"] = tool.Name,
-                ["description"] = tool.Description,
-                ["parameters"] = JsonNode.Parse(tool.ParametersSchema.GetRawText()),
-            };
-            system.Append(entry.ToJsonString()).Append('\n');
+                "assistant" => new ChatTurn("assistant", message.Content,
+                    message.ToolCalls.Count == 0 ? null : [.. message.ToolCalls.Select(c => new ToolCalling.ToolCall(c.Id, c.Name, ArgumentsText(c)))]),
+                "tool" => new ChatTurn("tool", message.Content, ToolCallId: message.ToolCallId, IsError: message.IsError),
+                _ => new ChatTurn(message.Role, message.Content),
+            });
         }
-        return system.ToString();
+        var choice = request.ToolChoice switch
+        {
+            "auto" => ToolChoice.Auto,
+            "none" => ToolChoice.None,
+            "required" => ToolChoice.Required,
+            var name => ToolChoice.Function(name),
+        };
+        // One call per forced step: the loop runs it and the next step sees its result.
+        return ToolCallingPlan.Create(turns, [.. request.Tools.Select(Definition)], choice, parallel: false, format);
     }
 
-    internal static ChatMessage Render(AgentMessage message) => message.Role switch
+    /// <summary>
+    /// The tool as the model is told of it. Forced calls follow the tool's own grammar when it has one; an MCP tool whose
+    /// schema the compiler cannot honour (a <c>pattern</c>, say) gets any JSON object, and the tool checks its arguments
+    /// itself, since the agent's tools come from the organisation, not from the request.
+    /// </summary>
+    internal static ToolDefinition Definition(IAgentTool tool)
     {
-        "assistant" => new("assistant", message.Content + string.Concat(message.ToolCalls.Select(c =>
-            $"{ToolCallGrammar.Open}{{\"name\": {JsonSerializer.Serialize(c.Name)}, \"arguments\": {(c.Arguments.ValueKind == JsonValueKind.Undefined ? "{}" : c.Arguments.GetRawText())}}}{ToolCallGrammar.Close}"))),
-        "tool" => new("tool", DataFraming.Frame($"tool {message.ToolName} (call {message.ToolCallId})", message.Content, message.IsError)),
-        _ => new(message.Role, message.Content),
-    };
+        string? grammar = tool is IGrammarTool own ? own.ArgumentsGrammar : null;
+        if (grammar is null)
+        {
+            try
+            {
+                JsonSchemaGrammar.Compile(tool.ParametersSchema, "parameters");
+            }
+            catch (SovereignException)
+            {
+                grammar = JsonSchemaGrammar.AnyObject;
+            }
+        }
+        return new ToolDefinition(tool.Name, tool.Description, tool.ParametersSchema, grammar);
+    }
 
-    /// <summary>The text around the calls, and each <c>&lt;tool_call&gt;</c> block (an unclosed last one too) as a call.</summary>
-    internal static (string Text, IReadOnlyList<ToolCall> Calls) Parse(string output)
+    /// <summary>The text around the calls, and the calls; arguments that are not a JSON object become a problem for the model to fix.</summary>
+    internal static (string Text, IReadOnlyList<ToolCall> Calls) Read(ToolCallingPlan plan, string output)
     {
+        var parsed = plan.ParseOutput(output);
         var calls = new List<ToolCall>();
-        var text = new StringBuilder();
-        var at = 0;
-        while (true)
+        foreach (var call in parsed.Calls)
         {
-            var open = output.IndexOf(ToolCallGrammar.Open, at, StringComparison.Ordinal);
-            if (open < 0)
+            try
             {
-                text.Append(output, at, output.Length - at);
-                break;
+                using var arguments = JsonDocument.Parse(call.Arguments);
+                calls.Add(arguments.RootElement.ValueKind == JsonValueKind.Object
+                    ? new ToolCall(call.Id, call.Name, arguments.RootElement.Clone())
+                    : new ToolCall(call.Id, call.Name, default, "The arguments must be a JSON object."));
             }
-            text.Append(output, at, open - at);
-            var start = open + ToolCallGrammar.Open.Length;
-            var close = output.IndexOf(ToolCallGrammar.Close, start, StringComparison.Ordinal);
-            var body = close < 0 ? output[start..] : output[start..close];
-            calls.Add(ReadCall(body.Trim()));
-            if (close < 0) break;
-            at = close + ToolCallGrammar.Close.Length;
+            catch (JsonException e)
+            {
+                calls.Add(new ToolCall(call.Id, call.Name, default, $"The arguments are not valid JSON: {e.Message.Split(" Path:", 2)[0]}"));
+            }
         }
-        return (text.ToString().Trim(), calls);
+        return ((parsed.Content ?? "").Trim(), calls);
     }
 
-    private static ToolCall ReadCall(string body)
-    {
-        var id = Ids.New("call_");
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
-                return new ToolCall(id, "", default, "The tool call must be a JSON object with a string 'name'.");
-            var arguments = root.TryGetProperty("arguments", out var a) ? a.Clone() : JsonDocument.Parse("{}").RootElement.Clone();
-            if (arguments.ValueKind == JsonValueKind.String)
-            {
-                // Some models send arguments as a JSON string, as OpenAI's wire format does.
-                try
-                {
-                    using var inner = JsonDocument.Parse(arguments.GetString()!);
-                    arguments = inner.RootElement.Clone();
-                }
-                catch (JsonException)
-                {
-                }
-            }
-            return new ToolCall(id, name.GetString()!, arguments);
-        }
-        catch (JsonException e)
-        {
-            return new ToolCall(id, "", default, $"The tool call is not valid JSON: {e.Message.Split(" Path:", 2)[0]}");
-        }
-    }
+    private static string ArgumentsText(ToolCall call) => call.Arguments.ValueKind == JsonValueKind.Undefined ? "{}" : call.Arguments.GetRawText();
 }

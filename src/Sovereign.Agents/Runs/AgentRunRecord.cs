@@ -26,6 +26,8 @@ public static class StopReason
     public const string ApprovalTimeout = "approval_timeout";
     public const string Error = "error";
     public const string Cancelled = "cancelled";
+    /// <summary>The server stopped or crashed during the run; runs do not resume, so it is marked failed.</summary>
+    public const string Interrupted = "interrupted";
 }
 
 /// <summary>One run of an agent: its input, the definition it ran with, where it is and what it has used. Immutable.</summary>

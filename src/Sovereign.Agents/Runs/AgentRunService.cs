@@ -20,11 +20,12 @@ public sealed class LiveRun(string id, string tenantId, string agentId, RunEvent
 /// <summary>
 /// Starts runs in the background, in their agent's tenant, independent of the request that started them: a client that
 /// disconnects does not stop a run (its limits do), and approvals arrive through other requests. Knows the runs in
-/// progress on this node. Thread-safe; disposing cancels every run in progress.
+/// progress on this node. Thread-safe; disposing (the server stopping) interrupts every run in progress.
 /// </summary>
 public sealed class AgentRunService(AgentRunner runner, IAgentRunStore runs, TimeProvider time) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, LiveRun> _live = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Records the run (status running) and starts it; the returned run's events begin with run_started.</summary>
     public async Task<LiveRun> StartAsync(StoredAgent agent, string input, CancellationToken cancellationToken = default)
@@ -41,14 +42,14 @@ public sealed class AgentRunService(AgentRunner runner, IAgentRunStore runs, Tim
         };
         await runs.CreateAsync(record, cancellationToken);
 
-        var cancellation = new CancellationTokenSource();
+        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var live = new LiveRun(record.Id, tenant, agent.Id, new RunEventLog(), new ApprovalGate(), cancellation);
         _live[record.Id] = live;
         live.Completion = Task.Run(async () =>
         {
             try
             {
-                using (TenantScope.Enter(tenant)) await runner.RunAsync(record, live.Events, live.Approvals, cancellation.Token);
+                using (TenantScope.Enter(tenant)) await runner.RunAsync(record, live.Events, live.Approvals, cancellation.Token, _stopping.Token);
             }
             finally
             {
@@ -70,19 +71,12 @@ public sealed class AgentRunService(AgentRunner runner, IAgentRunStore runs, Tim
         return _live.Values.Any(r => r.TenantId == tenant && r.AgentId == agentId);
     }
 
+    /// <summary>The server is stopping: every run in progress ends failed (interrupted), recorded before this returns (10 s at most).</summary>
     public async ValueTask DisposeAsync()
     {
         var live = _live.Values.ToList();
-        foreach (var run in live)
-        {
-            try
-            {
-                run.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
+        await _stopping.CancelAsync();
         await Task.WhenAll(live.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
+        _stopping.Dispose();
     }
 }

@@ -26,7 +26,10 @@ namespace Sovereign.Agents.Runs;
 /// </summary>
 public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory, IAgentRunStore runs, IOptions<AgentsOptions> options, TimeProvider time, ILogger<AgentRunner> logger)
 {
-    public async Task RunAsync(AgentRunRecord start, RunEventLog log, ApprovalGate gate, CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels the run: a person's cancel, or the server stopping.</param>
+    /// <param name="serverStopping">Set when the server stops: the run then ends failed (interrupted), not cancelled, since
+    /// no one chose to end it and it cannot resume.</param>
+    public async Task RunAsync(AgentRunRecord start, RunEventLog log, ApprovalGate gate, CancellationToken cancellationToken, CancellationToken serverStopping = default)
     {
         var state = new RunState(start, log, runs, time);
         var definition = start.Definition;
@@ -102,6 +105,10 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                 }
                 toolRan = true;
             }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && serverStopping.IsCancellationRequested)
+        {
+            await state.InterruptAsync();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -222,6 +229,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
             {
                 // :: A person decides; the wall clock does not run meanwhile.
                 var decision = gate.WaitAsync(call.Id, cancellationToken);
+                await runs.AddApprovalAsync(state.Record.Id, new RunApproval(call.Id, call.Name, arguments, time.GetUtcNow()), CancellationToken.None);
                 await state.SetStatusAsync(RunStatus.AwaitingApproval);
                 state.Log.Add(new RunEvent(RunEvent.ApprovalRequired, new JsonObject { ["step"] = step, ["call_id"] = call.Id, ["name"] = call.Name, ["arguments"] = arguments }));
                 var waited = Stopwatch.StartNew();
@@ -232,6 +240,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                 catch (TimeoutException)
                 {
                     gate.Decide(call.Id, false);
+                    await runs.DecideApprovalAsync(state.Record.Id, call.Id, RunApproval.Expired, time.GetUtcNow(), CancellationToken.None);
                     await state.StopAsync(StopReason.ApprovalTimeout, $"No one approved or rejected the call of '{call.Name}' within {options.Value.ApprovalTimeout.TotalMinutes:0.#} minutes.");
                     return null;
                 }
@@ -239,7 +248,8 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                 {
                     state.ExcludeFromWallTime(waited.Elapsed);
                 }
-                approval = approved ? "approved" : "rejected";
+                approval = approved ? RunApproval.Approved : RunApproval.Rejected;
+                await runs.DecideApprovalAsync(state.Record.Id, call.Id, approval, time.GetUtcNow(), CancellationToken.None);
                 await state.SetStatusAsync(RunStatus.Running);
                 state.Log.Add(new RunEvent(RunEvent.ApprovalDecided, new JsonObject { ["call_id"] = call.Id, ["decision"] = approval }));
                 watch.Restart();
@@ -361,6 +371,18 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
         }
 
         public Task CompleteAsync(string answer) => FinishAsync(RunStatus.Completed, StopReason.Answer, answer, null);
+
+        /// <summary>The server is stopping: the run fails, and a call that waited for a person is marked interrupted.</summary>
+        public async Task InterruptAsync()
+        {
+            var waiting = await runs.ApprovalsAsync(Record.Id, pendingOnly: true);
+            foreach (var approval in waiting) await runs.DecideApprovalAsync(Record.Id, approval.CallId, RunApproval.Interrupted, time.GetUtcNow());
+            var error = waiting.Count > 0
+                ? $"The server stopped while the run waited for approval of {string.Join(", ", waiting.Select(a => $"'{a.Tool}' (call {a.CallId})"))}. A run cannot resume after a restart; start it again."
+                : $"The server stopped while the run was in progress (after {Record.Steps} step(s)). A run cannot resume after a restart; start it again.";
+            log.Add(new RunEvent(RunEvent.Error, new JsonObject { ["message"] = error, ["code"] = StopReason.Interrupted }));
+            await FinishAsync(RunStatus.Failed, StopReason.Interrupted, null, error);
+        }
 
         public async Task FinishAsync(string status, string reason, string? answer, string? error)
         {

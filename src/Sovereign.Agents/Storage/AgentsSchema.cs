@@ -2,7 +2,7 @@ using Sovereign.Data;
 
 namespace Sovereign.Agents.Storage;
 
-/// <summary>The "agents" schema module: agent definitions, their runs and each run's trace. Every row carries its tenant.</summary>
+/// <summary>The "agents" schema module: agent definitions, their runs, each run's trace and its tool calls that wait for a person. Every row carries its tenant.</summary>
 public static class AgentsSchema
 {
     public static readonly SchemaModule Module = new("agents",
@@ -45,6 +45,22 @@ public static class AgentsSchema
             data       TEXT NOT NULL,
             PRIMARY KEY (run_id, seq)
         );
+        """,
+        // Tool calls waiting for a person are kept, so a restart cannot lose one silently: the run that waited is marked
+        // failed (interrupted) and its call shows why it was never decided.
+        """
+        CREATE TABLE agent_run_approvals (
+            run_id        TEXT NOT NULL REFERENCES agent_runs (id) ON DELETE CASCADE,
+            call_id       TEXT NOT NULL,
+            tenant_id     TEXT NOT NULL,
+            tool          TEXT NOT NULL,
+            arguments     TEXT NOT NULL,
+            requested_at  INTEGER NOT NULL,
+            decision      TEXT,
+            decided_at    INTEGER,
+            PRIMARY KEY (run_id, call_id)
+        );
+        CREATE INDEX ix_agent_run_approvals_pending ON agent_run_approvals (run_id) WHERE decision IS NULL;
         """,
     ], Order: 200)
     {
@@ -89,6 +105,20 @@ public static class AgentsSchema
                 data       TEXT NOT NULL,
                 PRIMARY KEY (run_id, seq)
             );
+            """,
+            """
+            CREATE TABLE agent_run_approvals (
+                run_id        TEXT NOT NULL REFERENCES agent_runs (id) ON DELETE CASCADE,
+                call_id       TEXT NOT NULL,
+                tenant_id     TEXT NOT NULL,
+                tool          TEXT NOT NULL,
+                arguments     TEXT NOT NULL,
+                requested_at  BIGINT NOT NULL,
+                decision      TEXT,
+                decided_at    BIGINT,
+                PRIMARY KEY (run_id, call_id)
+            );
+            CREATE INDEX ix_agent_run_approvals_pending ON agent_run_approvals (run_id) WHERE decision IS NULL;
             """,
         ],
     };

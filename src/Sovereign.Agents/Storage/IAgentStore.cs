@@ -32,4 +32,31 @@ public interface IAgentRunStore
     Task<AgentRunRecord?> GetAsync(string agentId, string runId, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<RunTraceStep>> StepsAsync(string runId, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AgentRunRecord>> ListAsync(string agentId, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a tool call that waits for a person, before the run says it waits.</summary>
+    Task AddApprovalAsync(string runId, RunApproval approval, CancellationToken cancellationToken = default);
+
+    /// <summary>Records what became of a waiting call: approved, rejected, expired or interrupted.</summary>
+    Task DecideApprovalAsync(string runId, string callId, string decision, DateTimeOffset decidedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>The run's calls, in the order they were asked for; <paramref name="pendingOnly"/> keeps those still undecided.</summary>
+    Task<IReadOnlyList<RunApproval>> ApprovalsAsync(string runId, bool pendingOnly, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Marks every run of every tenant that is still running or waiting for approval as failed (stop reason
+    /// <see cref="StopReason.Interrupted"/>), and their undecided calls as interrupted. Called at start-up, when no run
+    /// of this server can be in progress: such runs were cut off by a crash or a stop. Returns the runs it marked.
+    /// </summary>
+    Task<IReadOnlyList<AgentRunRecord>> FailUnfinishedAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A tool call that needed a person's approval; <see cref="Decision"/> is null while it waits. Immutable.</summary>
+public sealed record RunApproval(string CallId, string Tool, string Arguments, DateTimeOffset RequestedAt, string? Decision = null, DateTimeOffset? DecidedAt = null)
+{
+    public const string Approved = "approved";
+    public const string Rejected = "rejected";
+    /// <summary>No one decided within the approval timeout.</summary>
+    public const string Expired = "expired";
+    /// <summary>The server stopped or crashed while the call waited.</summary>
+    public const string Interrupted = "interrupted";
 }

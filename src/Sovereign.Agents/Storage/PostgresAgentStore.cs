@@ -155,6 +155,81 @@ internal sealed class PostgresAgentRunStore(PostgresDatabase database) : IAgentR
         return runs;
     }
 
+    public async Task AddApprovalAsync(string runId, RunApproval approval, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO agent_run_approvals (run_id, call_id, tenant_id, tool, arguments, requested_at) VALUES (@run, @call, @t, @tool, @args, @at)
+            """, connection);
+        command.Parameters.AddWithValue("run", runId);
+        command.Parameters.AddWithValue("call", approval.CallId);
+        command.Parameters.AddWithValue("t", TenantScope.Require());
+        command.Parameters.AddWithValue("tool", approval.Tool);
+        command.Parameters.AddWithValue("args", approval.Arguments);
+        command.Parameters.AddWithValue("at", approval.RequestedAt.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task DecideApprovalAsync(string runId, string callId, string decision, DateTimeOffset decidedAt, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("""
+            UPDATE agent_run_approvals SET decision = @d, decided_at = @at
+            WHERE tenant_id = @t AND run_id = @run AND call_id = @call AND decision IS NULL
+            """, connection);
+        command.Parameters.AddWithValue("d", decision);
+        command.Parameters.AddWithValue("at", decidedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("t", TenantScope.Require());
+        command.Parameters.AddWithValue("run", runId);
+        command.Parameters.AddWithValue("call", callId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RunApproval>> ApprovalsAsync(string runId, bool pendingOnly, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"""
+            SELECT call_id, tool, arguments, requested_at, decision, decided_at FROM agent_run_approvals
+            WHERE tenant_id = @t AND run_id = @run {(pendingOnly ? "AND decision IS NULL" : "")} ORDER BY requested_at, call_id COLLATE "C"
+            """, connection);
+        command.Parameters.AddWithValue("t", TenantScope.Require());
+        command.Parameters.AddWithValue("run", runId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var approvals = new List<RunApproval>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            approvals.Add(new RunApproval(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+        }
+        return approvals;
+    }
+
+    /// <summary>
+    /// In a cluster, runs in progress may belong to other nodes that are alive, and a run does not yet record its node.
+    /// So only runs still "running" past the longest wall time any run may have are marked: no live node can still be
+    /// running them. Runs waiting for approval are left for their node (their wait does not count as wall time).
+    /// </summary>
+    public async Task<IReadOnlyList<AgentRunRecord>> FailUnfinishedAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var cutoff = now - TimeSpan.FromSeconds(AgentLimits.MaxWallSecondsCeiling);
+        var error = "The node running this run stopped while it was in progress. A run cannot resume after a restart; start it again.";
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"""
+            UPDATE agent_runs SET status = @s, stop_reason = @r, error = @err, finished_at = @end
+            WHERE status = '{RunStatus.Running}' AND started_at < @cutoff
+            RETURNING tenant_id, {Columns}
+            """, connection);
+        command.Parameters.AddWithValue("s", RunStatus.Failed);
+        command.Parameters.AddWithValue("r", StopReason.Interrupted);
+        command.Parameters.AddWithValue("err", error);
+        command.Parameters.AddWithValue("end", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("cutoff", cutoff.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var failed = new List<AgentRunRecord>();
+        while (await reader.ReadAsync(cancellationToken)) failed.Add(Read(reader, offset: 1));
+        return failed;
+    }
+
     private static void Bind(NpgsqlCommand command, AgentRunRecord run)
     {
         command.Parameters.AddWithValue("t", TenantScope.Require());
@@ -174,21 +249,21 @@ internal sealed class PostgresAgentRunStore(PostgresDatabase database) : IAgentR
         command.Parameters.Add(PostgresValues.Int64("end", run.FinishedAt?.ToUnixTimeMilliseconds()));
     }
 
-    private static AgentRunRecord Read(NpgsqlDataReader r) => new()
+    private static AgentRunRecord Read(NpgsqlDataReader r, int offset = 0) => new()
     {
-        Id = r.GetString(0),
-        AgentId = r.GetString(1),
-        Status = r.GetString(2),
-        StopReason = r.IsDBNull(3) ? null : r.GetString(3),
-        Input = r.GetString(4),
-        Answer = r.IsDBNull(5) ? null : r.GetString(5),
-        Error = r.IsDBNull(6) ? null : r.GetString(6),
-        Definition = JsonSerializer.Deserialize(r.GetString(7), AgentsJsonContext.Default.AgentDefinition)!,
-        Steps = r.GetInt32(8),
-        PromptTokens = r.GetInt32(9),
-        CompletionTokens = r.GetInt32(10),
-        ToolMilliseconds = r.GetInt64(11),
-        StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(12)),
-        FinishedAt = r.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(13)),
+        Id = r.GetString(offset + 0),
+        AgentId = r.GetString(offset + 1),
+        Status = r.GetString(offset + 2),
+        StopReason = r.IsDBNull(offset + 3) ? null : r.GetString(offset + 3),
+        Input = r.GetString(offset + 4),
+        Answer = r.IsDBNull(offset + 5) ? null : r.GetString(offset + 5),
+        Error = r.IsDBNull(offset + 6) ? null : r.GetString(offset + 6),
+        Definition = JsonSerializer.Deserialize(r.GetString(offset + 7), AgentsJsonContext.Default.AgentDefinition)!,
+        Steps = r.GetInt32(offset + 8),
+        PromptTokens = r.GetInt32(offset + 9),
+        CompletionTokens = r.GetInt32(offset + 10),
+        ToolMilliseconds = r.GetInt64(offset + 11),
+        StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(offset + 12)),
+        FinishedAt = r.IsDBNull(offset + 13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(offset + 13)),
     };
 }

@@ -166,6 +166,106 @@ internal sealed class SqliteAgentRunStore(SqliteDatabase database) : IAgentRunSt
         return Task.FromResult<IReadOnlyList<AgentRunRecord>>(runs);
     }
 
+    public Task AddApprovalAsync(string runId, RunApproval approval, CancellationToken cancellationToken = default)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO agent_run_approvals (run_id, call_id, tenant_id, tool, arguments, requested_at)
+            VALUES ($run, $call, $t, $tool, $args, $at);
+            """;
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$call", approval.CallId);
+        command.Parameters.AddWithValue("$t", TenantScope.Require());
+        command.Parameters.AddWithValue("$tool", approval.Tool);
+        command.Parameters.AddWithValue("$args", approval.Arguments);
+        command.Parameters.AddWithValue("$at", approval.RequestedAt.ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task DecideApprovalAsync(string runId, string callId, string decision, DateTimeOffset decidedAt, CancellationToken cancellationToken = default)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE agent_run_approvals SET decision = $d, decided_at = $at
+            WHERE tenant_id = $t AND run_id = $run AND call_id = $call AND decision IS NULL;
+            """;
+        command.Parameters.AddWithValue("$d", decision);
+        command.Parameters.AddWithValue("$at", decidedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$t", TenantScope.Require());
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$call", callId);
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<RunApproval>> ApprovalsAsync(string runId, bool pendingOnly, CancellationToken cancellationToken = default)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT call_id, tool, arguments, requested_at, decision, decided_at FROM agent_run_approvals
+            WHERE tenant_id = $t AND run_id = $run {(pendingOnly ? "AND decision IS NULL" : "")} ORDER BY requested_at, call_id;
+            """;
+        command.Parameters.AddWithValue("$t", TenantScope.Require());
+        command.Parameters.AddWithValue("$run", runId);
+        using var reader = command.ExecuteReader();
+        var approvals = new List<RunApproval>();
+        while (reader.Read())
+        {
+            approvals.Add(new RunApproval(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+        }
+        return Task.FromResult<IReadOnlyList<RunApproval>>(approvals);
+    }
+
+    public Task<IReadOnlyList<AgentRunRecord>> FailUnfinishedAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        // Across tenants on purpose: this is the server's own start-up check, not a tenant's request.
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        var unfinished = new List<(AgentRunRecord Run, string? Tool, string? CallId)>();
+        using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = $"""
+                SELECT {string.Join(", ", Columns.Split(", ").Select(c => "r." + c))}, a.tool, a.call_id FROM agent_runs r
+                LEFT JOIN agent_run_approvals a ON a.run_id = r.id AND a.decision IS NULL
+                WHERE r.status IN ('{RunStatus.Running}', '{RunStatus.AwaitingApproval}') ORDER BY r.started_at, r.id;
+                """;
+            using var reader = select.ExecuteReader();
+            while (reader.Read()) unfinished.Add((Read(reader), reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetString(15)));
+        }
+        var failed = new List<AgentRunRecord>();
+        foreach (var group in unfinished.GroupBy(u => u.Run.Id))
+        {
+            var run = group.First().Run;
+            var waiting = group.Where(g => g.CallId is not null).Select(g => $"'{g.Tool}' (call {g.CallId})").ToList();
+            var error = waiting.Count > 0
+                ? $"The server stopped while the run waited for approval of {string.Join(", ", waiting)}. A run cannot resume after a restart; start it again."
+                : $"The server stopped while the run was in progress (after {run.Steps} step(s)). A run cannot resume after a restart; start it again.";
+            var marked = run with { Status = RunStatus.Failed, StopReason = StopReason.Interrupted, Error = error, FinishedAt = now };
+            using var update = connection.CreateCommand();
+            update.Transaction = transaction;
+            update.CommandText = """
+                UPDATE agent_runs SET status = $s, stop_reason = $r, error = $err, finished_at = $end WHERE id = $id;
+                UPDATE agent_run_approvals SET decision = $d, decided_at = $end WHERE run_id = $id AND decision IS NULL;
+                """;
+            update.Parameters.AddWithValue("$s", marked.Status);
+            update.Parameters.AddWithValue("$r", marked.StopReason);
+            update.Parameters.AddWithValue("$err", error);
+            update.Parameters.AddWithValue("$end", now.ToUnixTimeMilliseconds());
+            update.Parameters.AddWithValue("$id", run.Id);
+            update.Parameters.AddWithValue("$d", RunApproval.Interrupted);
+            update.ExecuteNonQuery();
+            failed.Add(marked);
+        }
+        transaction.Commit();
+        return Task.FromResult<IReadOnlyList<AgentRunRecord>>(failed);
+    }
+
     private static void Bind(SqliteCommand command, AgentRunRecord run)
     {
         command.Parameters.AddWithValue("$t", TenantScope.Require());

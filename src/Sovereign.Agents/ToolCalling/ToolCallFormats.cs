@@ -59,8 +59,8 @@ public static partial class ToolCallFormats
         }
 
         // As Qwen's own template does: results go back in a user turn, inside <tool_response> tags.
-        public override ChatMessage RenderResult(string toolName, string callId, string content) =>
-            new("user", "<tool_response>\n" + DataFrame(toolName, content) + "\n</tool_response>");
+        public override ChatMessage RenderResult(string toolName, string callId, string content, bool isError = false) =>
+            new("user", "<tool_response>\n" + DataFrame(toolName, callId, content, isError) + "\n</tool_response>");
 
         public override ToolCallOutput Parse(string output, IReadOnlyList<ToolDefinition> tools)
         {
@@ -105,7 +105,8 @@ public static partial class ToolCallFormats
             string.Join("\n", calls.Select(c => Json(new { name = c.Name, parameters = TryParse(c.Arguments) ?? c.Arguments })));
 
         // Llama 3.1 reads tool output in the ipython role.
-        public override ChatMessage RenderResult(string toolName, string callId, string content) => new("ipython", DataFrame(toolName, content));
+        public override ChatMessage RenderResult(string toolName, string callId, string content, bool isError = false) =>
+            new("ipython", DataFrame(toolName, callId, content, isError));
 
         public override ToolCallOutput Parse(string output, IReadOnlyList<ToolDefinition> tools)
         {
@@ -137,8 +138,8 @@ public static partial class ToolCallFormats
         public override string RenderCalls(string? content, IReadOnlyList<ToolCall> calls) =>
             (content ?? "") + "[TOOL_CALLS][" + string.Join(",", calls.Select(c => Json(new { name = c.Name, arguments = TryParse(c.Arguments) ?? c.Arguments }))) + "]";
 
-        public override ChatMessage RenderResult(string toolName, string callId, string content) =>
-            new("user", "[TOOL_RESULTS] " + DataFrame(toolName, content) + " [/TOOL_RESULTS]");
+        public override ChatMessage RenderResult(string toolName, string callId, string content, bool isError = false) =>
+            new("user", "[TOOL_RESULTS] " + DataFrame(toolName, callId, content, isError) + " [/TOOL_RESULTS]");
 
         public override ToolCallOutput Parse(string output, IReadOnlyList<ToolDefinition> tools)
         {

@@ -74,7 +74,7 @@ public sealed partial record ToolCallingPlan(IReadOnlyList<ChatMessage> Messages
                         throw SovereignException.Invalid($"Missing required parameter: 'messages[{i}].tool_call_id'.", $"messages[{i}].tool_call_id");
                     if (!callNames.TryGetValue(turn.ToolCallId, out var name))
                         throw SovereignException.Invalid($"messages[{i}] answers the tool call '{turn.ToolCallId}', which no earlier assistant message made.", $"messages[{i}].tool_call_id");
-                    messages.Add(format.RenderResult(name, turn.ToolCallId, turn.Content ?? ""));
+                    messages.Add(format.RenderResult(name, turn.ToolCallId, turn.Content ?? "", turn.IsError));
                     break;
                 default:
                     messages.Add(new ChatMessage(turn.Role, turn.Content ?? ""));

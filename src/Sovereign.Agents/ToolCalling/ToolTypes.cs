@@ -6,7 +6,13 @@ namespace Sovereign.Agents.ToolCalling;
 /// <param name="Name">The function's name (letters, digits, '_' and '-', at most 64).</param>
 /// <param name="Description">What it does, for the model; may be null.</param>
 /// <param name="Parameters">The JSON Schema of its arguments object; null means "any object".</param>
-public sealed record ToolDefinition(string Name, string? Description, JsonElement? Parameters);
+/// <param name="ArgumentsGrammar">
+/// A complete GBNF grammar (start rule <c>root</c>) for one arguments object, used instead of compiling
+/// <paramref name="Parameters"/> when a call is forced: a tool's own tighter grammar (the calculator's arithmetic), or any
+/// object for an MCP tool whose schema the compiler cannot honour. Null: the schema is compiled, and one it cannot honour
+/// is a 400.
+/// </param>
+public sealed record ToolDefinition(string Name, string? Description, JsonElement? Parameters, string? ArgumentsGrammar = null);
 
 /// <summary>One call the model made: an id (OpenAI's <c>call_…</c>), the function's name and its arguments as JSON text. Immutable.</summary>
 public sealed record ToolCall(string Id, string Name, string Arguments);
@@ -44,9 +50,9 @@ public abstract record ToolChoice
 
 /// <summary>
 /// One turn of a chat as tool calling sees it: an assistant turn may carry calls (its content then may be null), a tool
-/// turn carries the id of the call it answers. Immutable.
+/// turn carries the id of the call it answers, and whether its content is an error message. Immutable.
 /// </summary>
-public sealed record ChatTurn(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null);
+public sealed record ChatTurn(string Role, string? Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolCallId = null, bool IsError = false);
 
 /// <summary>What the model's output meant: text, calls, or both. Immutable.</summary>
 /// <param name="Content">The text outside any call; null when there was none.</param>

@@ -51,6 +51,9 @@ public sealed class AgentToolFactory : IDisposable
         _http = new HttpRequestTool(sovereign.Value.AllowedHosts, _options.Http);
     }
 
+    /// <summary>The built-in tool types this factory builds (an agent's <c>tools[].type</c>, besides <c>mcp</c>).</summary>
+    public static IReadOnlyList<string> BuiltInTypes => AgentDefinitionValidator.BuiltInTypes;
+
     /// <summary>Whether knowledge search is installed here (the knowledge area registered <see cref="IKnowledgeSearch"/>).</summary>
     public bool KnowledgeAvailable => _services.GetService<IKnowledgeSearch>() is not null;
 

@@ -24,6 +24,13 @@ public interface IAgentTool
     Task<ToolResult> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken);
 }
 
+/// <summary>A tool whose arguments have a grammar tighter than its JSON Schema can say (the calculator's arithmetic).</summary>
+public interface IGrammarTool
+{
+    /// <summary>A complete GBNF grammar whose start rule <c>root</c> matches one arguments object; forced calls follow it.</summary>
+    string ArgumentsGrammar { get; }
+}
+
 /// <summary>What a tool returned: text for the model, and whether it is an error message.</summary>
 public sealed record ToolResult(string Content, bool IsError = false)
 {

@@ -137,10 +137,9 @@ internal static class AgentsApi
         await FindAsync(store, id, context.RequestAborted);
         var record = await runStore.GetAsync(id, runId, context.RequestAborted) ?? throw RunNotFound(runId);
         var trace = await runStore.StepsAsync(runId, context.RequestAborted);
-        var pending = runs.Find(id, runId) is { } live
-            ? live.Events.Snapshot().Where(e => e.Type == RunEvent.ApprovalRequired).Select(e => e.Data["call_id"]!.GetValue<string>())
-                .Where(live.Approvals.IsWaiting).ToList()
-            : null;
+        // Kept in the database, so a waiting call is listed by whichever request asks, and a restart cannot hide one.
+        var pending = RunStatus.IsFinished(record.Status) ? null
+            : (await runStore.ApprovalsAsync(runId, pendingOnly: true, context.RequestAborted)).Select(a => a.CallId).ToList();
         return TypedResults.Json(AgentRunObject.From(record, trace, pending), AgentsApiJsonContext.Default.AgentRunObject);
     }
 
@@ -154,8 +153,11 @@ internal static class AgentsApi
         var live = runs.Find(id, runId);
         if (live is null)
         {
-            _ = await runStore.GetAsync(id, runId, context.RequestAborted) ?? throw RunNotFound(runId);
-            throw new SovereignException(ErrorKind.Conflict, $"The run '{runId}' is not in progress; it waits for no approval.", "run_id", "run_not_in_progress");
+            var record = await runStore.GetAsync(id, runId, context.RequestAborted) ?? throw RunNotFound(runId);
+            var why = record.StopReason == StopReason.Interrupted
+                ? " It was interrupted when the server stopped, and runs do not resume; start a new run."
+                : $" It ended with status '{record.Status}'.";
+            throw new SovereignException(ErrorKind.Conflict, $"The run '{runId}' is not in progress; it waits for no approval.{why}", "run_id", "run_not_in_progress");
         }
         if (!live.Approvals.Decide(callId, body.Decision == "approve"))
             throw new SovereignException(ErrorKind.NotFound, $"The run '{runId}' has no tool call '{callId}' waiting for approval.", "call_id", "approval_not_found");

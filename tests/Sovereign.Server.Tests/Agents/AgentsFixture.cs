@@ -62,9 +62,18 @@ public sealed class AgentsFixture : IAsyncLifetime
         return JsonNode.Parse(body)!["id"]!.GetValue<string>();
     }
 
-    /// <summary>Runs the agent, reading its server-sent events to the end; <paramref name="onEvent"/> sees each as it comes.</summary>
-    public async Task<List<(string Type, JsonObject Data)>> RunAsync(string agentId, string input, Func<string, JsonObject, Task>? onEvent = null)
+    /// <summary>
+    /// Runs the agent, reading its server-sent events to the end (ten minutes at most); <paramref name="onEvent"/> sees
+    /// each as it comes.
+    /// </summary>
+    public Task<List<(string Type, JsonObject Data)>> RunAsync(string agentId, string input, Func<string, JsonObject, Task>? onEvent = null) =>
+        // Off xunit's synchronization context: the in-process server's background work shares it, and a handler that must
+        // answer while the run waits (an approval) was starved there until the run gave up.
+        Task.Run(() => ReadRunAsync(agentId, input, onEvent));
+
+    private async Task<List<(string Type, JsonObject Data)>> ReadRunAsync(string agentId, string input, Func<string, JsonObject, Task>? onEvent)
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/agents/{agentId}/runs")
         {
             Content = new StringContent(new JsonObject { ["input"] = input }.ToJsonString(), Encoding.UTF8, "application/json"),
@@ -75,7 +84,7 @@ public sealed class AgentsFixture : IAsyncLifetime
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var events = new List<(string, JsonObject)>();
         string? type = null;
-        while (await reader.ReadLineAsync() is { } line)
+        while (await reader.ReadLineAsync(timeout.Token) is { } line)
         {
             if (line.StartsWith("event: ", StringComparison.Ordinal)) type = line[7..];
             else if (line.StartsWith("data: ", StringComparison.Ordinal))
@@ -91,7 +100,7 @@ public sealed class AgentsFixture : IAsyncLifetime
     public async Task<JsonObject> GetRunAsync(string agentId, string runId) =>
         JsonNode.Parse(await Server.Http.GetStringAsync($"v1/agents/{agentId}/runs/{runId}"))!.AsObject();
 
-    private static string TestMcpServerDll()
+    internal static string TestMcpServerDll()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release";
         var dll = Path.Combine(TestFiles.RepoRoot, "tests", "Sovereign.Agents.TestMcpServer", "bin", configuration, "net10.0", "Sovereign.Agents.TestMcpServer.dll");

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Sovereign.Agents.Model;
 
 namespace Sovereign.Agents.Tools.Calculator;
 
@@ -28,12 +27,12 @@ public sealed class CalculatorTool : IAgentTool, IGrammarTool
     /// Forced calls write a well-formed expression (numbers, operators, one level of parentheses, sqrt), so even a model
     /// that knows no arithmetic produces something the calculator evaluates. No zero can be a divisor: numbers start 1-9.
     /// </summary>
-    public string ArgumentsGrammar(string rule) => $$"""
-        {{rule}} ::= "{\"expression\": \"" {{rule}}-expr "\"}"
-        {{rule}}-expr ::= {{rule}}-term ( {{rule}}-op {{rule}}-term ){0,3}
-        {{rule}}-term ::= {{rule}}-num | "(" {{rule}}-num {{rule}}-op {{rule}}-num ")" | "sqrt(" {{rule}}-num ")"
-        {{rule}}-num ::= [1-9] [0-9]{0,2}
-        {{rule}}-op ::= " + " | " - " | " * " | " / "
+    public string ArgumentsGrammar => """
+        root ::= "{\"expression\": \"" expr "\"}"
+        expr ::= term ( op term ){0,3}
+        term ::= num | "(" num op num ")" | "sqrt(" num ")"
+        num ::= [1-9] [0-9]{0,2}
+        op ::= " + " | " - " | " * " | " / "
         """;
 
     public Task<ToolResult> InvokeAsync(JsonElement arguments, CancellationToken cancellationToken)
