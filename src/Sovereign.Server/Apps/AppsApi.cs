@@ -8,6 +8,7 @@ using Sovereign.Apps.Publishing;
 using Sovereign.Apps.Store;
 using Sovereign.Apps.Templates;
 using Sovereign.Core.Errors;
+using Sovereign.Core.Tenancy;
 using Sovereign.Server.Auth;
 using Sovereign.Server.Conversations;
 
@@ -113,14 +114,15 @@ internal static class AppsApi
         return AppJson.Ok(new JsonObject { ["id"] = id, ["object"] = "app.deleted", ["deleted"] = true });
     }
 
-    private static async Task<IResult> PublishAsync(string id, HttpContext context, AppPublisher publisher)
+    private static async Task<IResult> PublishAsync(string id, HttpContext context, AppPublisher publisher, IAuditLog audit)
     {
         RequireAdmin(context);
         var published = await publisher.PublishAsync(id, context.GetRequiredApiPrincipal().KeyId, context.RequestAborted);
+        await audit.AppendAsync(new AuditEvent(AuditActions.AppPublished, published.Id, $"version {published.LiveVersion}"), CancellationToken.None);
         return AppJson.Ok(AppJson.App(published));
     }
 
-    private static async Task<IResult> RollbackAsync(string id, HttpContext context, IAppStore store)
+    private static async Task<IResult> RollbackAsync(string id, HttpContext context, IAppStore store, IAuditLog audit)
     {
         RequireAdmin(context);
         int? version = null;
@@ -134,7 +136,9 @@ internal static class AppsApi
                 version = n;
             }
         }
-        return AppJson.Ok(AppJson.App(await store.RollbackAsync(id, version, context.RequestAborted)));
+        var live = await store.RollbackAsync(id, version, context.RequestAborted);
+        await audit.AppendAsync(new AuditEvent(AuditActions.AppPublished, live.Id, $"rolled back to version {live.LiveVersion}"), CancellationToken.None);
+        return AppJson.Ok(AppJson.App(live));
     }
 
     private static async Task<IResult> VersionsAsync(string id, IAppStore store, CancellationToken ct)

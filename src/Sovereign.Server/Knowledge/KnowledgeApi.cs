@@ -84,13 +84,15 @@ internal static partial class KnowledgeApi
         return TypedResults.Json(KnowledgeBaseObject.From(found), KnowledgeJsonContext.Default.KnowledgeBaseObject);
     }
 
-    private static async Task<IResult> DeleteBaseAsync(string kb, HttpContext context, IKnowledgeStore store, IKnowledgeIndex index, OriginalStore originals)
+    private static async Task<IResult> DeleteBaseAsync(string kb, HttpContext context, IKnowledgeStore store, IKnowledgeIndex index, OriginalStore originals,
+        IAuditLog audit)
     {
         var found = await RequireBaseAsync(store, kb, context.RequestAborted);
         // Index first, then the rows, then the files: a crash between steps leaves rows that can be deleted again.
         await index.DeleteBaseAsync(found.Id, CancellationToken.None);
         await store.DeleteBaseAsync(found.Id, CancellationToken.None);
         originals.DeleteBase(found.TenantId, found.Id);
+        await audit.AppendAsync(new AuditEvent(AuditActions.KnowledgeDeleted, found.Id, $"knowledge base '{found.Name}' with {found.DocumentCount} document(s)"), CancellationToken.None);
         return TypedResults.Json(new DeletedObject(found.Id, "knowledge_base.deleted", true), KnowledgeJsonContext.Default.DeletedObject);
     }
 
@@ -201,13 +203,15 @@ internal static partial class KnowledgeApi
     }
 
     private static async Task<IResult> DeleteDocumentAsync(string kb, string doc, HttpContext context, IKnowledgeStore store, IKnowledgeIndex index,
-        OriginalStore originals)
+        OriginalStore originals, IAuditLog audit)
     {
         var found = await RequireBaseAsync(store, kb, context.RequestAborted);
         var document = await RequireDocumentAsync(store, found, doc, context.RequestAborted);
         await index.DeleteDocumentAsync(found.Id, document.Id, CancellationToken.None);
         await store.DeleteDocumentAsync(found.Id, document.Id, CancellationToken.None);
         originals.Delete(document.OriginalPath);
+        // Ids only: a document's file name can itself be personal (a patient's letter, an employee's contract).
+        await audit.AppendAsync(new AuditEvent(AuditActions.KnowledgeDeleted, document.Id, $"document of knowledge base {found.Id}"), CancellationToken.None);
         return TypedResults.Json(new DeletedObject(document.Id, "knowledge_document.deleted", true), KnowledgeJsonContext.Default.DeletedObject);
     }
 
