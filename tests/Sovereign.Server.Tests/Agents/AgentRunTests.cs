@@ -154,7 +154,7 @@ public class AgentRunTests(AgentsFixture fixture)
         Assert.InRange(finished["tool_ms"]!.GetValue<long>(), 900, 9_000);
     }
 
-    [Theory(Skip = "Known defect, narrowed in issue 5: with the unified ToolCalling grammar the run now pauses (awaiting_approval, pending_approvals listed, approval_required flushed at once as curl shows), but this in-process test client never acts on the event until the run ends. Remove this Skip once the client-side hang is found.")]
+    [Theory]
     [InlineData("approve")]
     [InlineData("reject")]
     public async Task A_tool_that_needs_approval_waits_for_a_person(string decision)

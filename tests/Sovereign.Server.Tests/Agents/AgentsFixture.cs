@@ -79,7 +79,9 @@ public sealed class AgentsFixture : IAsyncLifetime
             Content = new StringContent(new JsonObject { ["input"] = input }.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         using var response = await Server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        // Read the body for the message only on failure: reading it first would wait for the whole stream, so a handler
+        // meant to act during the run (an approval) would only see its events after the run had ended.
+        if (!response.IsSuccessStatusCode) Assert.Fail(await response.Content.ReadAsStringAsync());
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var events = new List<(string, JsonObject)>();
