@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
 
 namespace Sovereign.Cli;
 
@@ -25,4 +27,12 @@ internal static class Format
         >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{n / 1e3:0.0}K"),
         _ => n.Value.ToString(CultureInfo.InvariantCulture),
     };
+
+    /// <summary>A JSON field as a table cell: escaped for Spectre markup, "—" when absent.</summary>
+    public static string Cell(JsonNode? row, string field) => Markup.Escape(row?[field]?.ToString() ?? "—");
+
+    /// <summary>A unix-seconds JSON field as a UTC date and time, "—" when absent.</summary>
+    public static string UnixTime(JsonNode? row, string field) => row?[field] is JsonValue v && v.TryGetValue<long>(out var unix)
+        ? DateTimeOffset.FromUnixTimeSeconds(unix).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
+        : "—";
 }

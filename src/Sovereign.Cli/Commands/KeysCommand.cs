@@ -40,11 +40,8 @@ internal static class KeysCommand
             table.Columns[2].NoWrap();
             foreach (var k in items)
             {
-                string S(string field) => Markup.Escape(k?[field]?.ToString() ?? "—");
-                string D(string field) => k?[field] is JsonValue v && v.TryGetValue<long>(out var unix)
-                    ? DateTimeOffset.FromUnixTimeSeconds(unix).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)
-                    : S(field);
-                table.AddRow(S("id"), S("name"), S("prefix"), S("scope"), D("created_at"), D("expires_at"), k?["revoked_at"] is null ? "active" : "revoked");
+                table.AddRow(Format.Cell(k, "id"), Format.Cell(k, "name"), Format.Cell(k, "prefix"), Format.Cell(k, "scope"),
+                    Format.UnixTime(k, "created_at"), Format.UnixTime(k, "expires_at"), k?["revoked_at"] is null ? "active" : "revoked");
             }
             AnsiConsole.Write(table);
             return 0;

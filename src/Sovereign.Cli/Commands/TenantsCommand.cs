@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using static Sovereign.Cli.Format;
 
 namespace Sovereign.Cli.Commands;
 
@@ -46,7 +47,7 @@ internal static class TenantsCommand
             var tenants = (await client.GetAsync("admin/tenants", ct))["data"] as JsonArray ?? [];
             var table = new Table().AddColumns("ID", "NAME", "WEIGHT", "CREATED");
             table.Columns[0].NoWrap();
-            foreach (var t in tenants) table.AddRow(Cell(t, "id"), Cell(t, "name"), Cell(t, "weight"), Date(t, "created_at"));
+            foreach (var t in tenants) table.AddRow(Cell(t, "id"), Cell(t, "name"), Cell(t, "weight"), UnixTime(t, "created_at"));
             AnsiConsole.Write(table);
             return 0;
         });
@@ -62,7 +63,7 @@ internal static class TenantsCommand
             table.AddRow("id", Cell(tenant, "id"));
             table.AddRow("name", Cell(tenant, "name"));
             table.AddRow("weight", Cell(tenant, "weight"));
-            table.AddRow("created", Date(tenant, "created_at"));
+            table.AddRow("created", UnixTime(tenant, "created_at"));
             foreach (var (_, field, _) in LimitFields) table.AddRow(field, Limit(limits, field));
             AnsiConsole.Write(table);
             return 0;
@@ -119,10 +120,4 @@ internal static class TenantsCommand
     }
 
     private static string Limit(JsonNode? limits, string field) => limits?[field] is null ? "none" : Cell(limits, field);
-
-    internal static string Cell(JsonNode? row, string field) => Markup.Escape(row?[field]?.ToString() ?? "—");
-
-    internal static string Date(JsonNode? row, string field) => row?[field] is JsonValue v && v.TryGetValue<long>(out var unix)
-        ? DateTimeOffset.FromUnixTimeSeconds(unix).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
-        : "—";
 }

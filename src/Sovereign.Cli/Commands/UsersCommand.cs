@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using static Sovereign.Cli.Commands.TenantsCommand;
+using static Sovereign.Cli.Format;
 
 namespace Sovereign.Cli.Commands;
 
@@ -43,7 +43,7 @@ internal static class UsersCommand
             var table = new Table().AddColumns("ID", "USERNAME", "NAME", "ROLE", "KIND", "CREATED", "STATUS");
             table.Columns[0].NoWrap();
             foreach (var u in users)
-                table.AddRow(Cell(u, "id"), Cell(u, "username"), Cell(u, "display_name"), Cell(u, "role"), Cell(u, "kind"), Date(u, "created_at"), Status(u));
+                table.AddRow(Cell(u, "id"), Cell(u, "username"), Cell(u, "display_name"), Cell(u, "role"), Cell(u, "kind"), UnixTime(u, "created_at"), Status(u));
             AnsiConsole.Write(table);
             return 0;
         });
