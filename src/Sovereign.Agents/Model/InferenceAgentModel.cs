@@ -46,6 +46,7 @@ public sealed class InferenceAgentModel(IInferenceService inference, IModelStore
         var output = new StringBuilder();
         var promptTokens = 0;
         var completionTokens = 0;
+        var finishedSeen = false;
         await foreach (var e in inference.GenerateAsync(generation, cancellationToken))
         {
             switch (e)
@@ -62,10 +63,19 @@ public sealed class InferenceAgentModel(IInferenceService inference, IModelStore
                 case GenerationEvent.Finished finished:
                     promptTokens = finished.Usage.PromptTokens;
                     completionTokens = finished.Usage.CompletionTokens;
+                    finishedSeen = true;
                     break;
                 case GenerationEvent.Failed failed:
                     throw new SovereignException(failed.Kind, failed.Message, code: failed.Code);
             }
+        }
+
+        // The engine ends a cancelled stream quietly. Read as a finished step, the few tokens written before a wall-time
+        // cut would become the run's answer, so a stream without its finish is a cancellation or a failure, never output.
+        if (!finishedSeen)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new SovereignException(ErrorKind.Internal, $"The generation for model '{request.Model}' ended before it finished.", code: "generation_incomplete");
         }
 
         // :: Step 4

@@ -32,7 +32,7 @@ public sealed class AgentsFixture : IAsyncLifetime
         _toolHost.MapGet("/hello", () => Results.Text("hello from the tool host", "text/plain"));
         _toolHost.MapGet("/slow", async (CancellationToken ct) =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(10), ct);
+            await Task.Delay(TimeSpan.FromSeconds(60), ct);
             return Results.Text("late", "text/plain");
         });
         await _toolHost.StartAsync();
