@@ -54,6 +54,8 @@ public sealed class SovereignChatClient : IChatClient
                 case GenerationEvent.Failed x: throw new SovereignException(x.Kind, x.Message, code: x.Code);
             }
         }
+        // The engine ends a cancelled stream quietly; the caller asked to cancel, so it gets the cancellation.
+        cancellationToken.ThrowIfCancellationRequested();
         if (finished is null)
             throw new SovereignException(ErrorKind.Internal, "The engine ended the generation without a result.", code: "engine_error");
 
@@ -99,6 +101,9 @@ public sealed class SovereignChatClient : IChatClient
                     yield break;
             }
         }
+        // No finish: cancelled (the engine ends those quietly) or the stream broke; either way not a complete answer.
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new SovereignException(ErrorKind.Internal, "The engine ended the generation without a result.", code: "engine_error");
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null)
