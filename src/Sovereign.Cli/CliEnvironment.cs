@@ -14,6 +14,9 @@ public static class CliEnvironment
 
     public static SovereignPaths Paths => new(Home);
 
+    /// <summary>SOV_DATABASE: the cluster's PostgreSQL, where commands that work without the server record their audit entries.</summary>
+    public static string? Database => Environment.GetEnvironmentVariable("SOV_DATABASE") is { Length: > 0 } d ? d : null;
+
     public static string ServerUrl => (Environment.GetEnvironmentVariable("SOV_URL") is { Length: > 0 } u ? u : DefaultUrl).TrimEnd('/');
 
     /// <summary>SOV_API_KEY, else SOV_ADMIN_KEY, else the key file the server wrote on first start.</summary>

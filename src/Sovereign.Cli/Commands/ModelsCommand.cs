@@ -1,13 +1,16 @@
 using System.CommandLine;
 using Sovereign.Models.Distribution;
+using Sovereign.Core.Tenancy;
 using Sovereign.Models.Store;
+using Sovereign.Server.Tenancy;
 using Spectre.Console;
 
 namespace Sovereign.Cli.Commands;
 
 /// <summary>
 /// `sov models …`: works on the data folder directly, so it needs no running server; a server on the same
-/// folder sees the change at once because the store reads manifests from disk.
+/// folder sees the change at once because the store reads manifests from disk. Changes (import, pull, remove, template)
+/// are recorded in the same audit chain the server keeps (<see cref="CommandLineAuditLog"/>).
 /// </summary>
 internal static class ModelsCommand
 {
@@ -25,6 +28,11 @@ internal static class ModelsCommand
     }
 
     private static FileModelStore Store() => new(CliEnvironment.Paths);
+
+    private static CommandLineAuditLog Audit() => new(CliEnvironment.Paths, CliEnvironment.Database);
+
+    /// <summary>The store for a command that changes it: each change is audited once it has succeeded.</summary>
+    private static AuditedModelStore Audited(CommandLineAuditLog audit) => new(Store(), audit);
 
     private static Command Import()
     {
@@ -44,7 +52,8 @@ internal static class ModelsCommand
                 return 0;
             }
             var modelName = parse.GetValue(name) is { } n ? ModelName.Parse(n, "--name") : null;
-            var store = Store();
+            await using var audit = Audit();
+            var store = Audited(audit);
             ModelManifest manifest = null!;
             await AnsiConsole.Progress()
                 .AutoClear(true)
@@ -78,7 +87,12 @@ internal static class ModelsCommand
                 }), ct);
                 task.Value = task.MaxValue;
             });
-        foreach (var m in models) Console.WriteLine($"Imported {m.Reference} ({m.Digest}, {Format.Bytes(m.Size)})");
+        await using var audit = Audit();
+        foreach (var m in models)
+        {
+            await audit.AppendAsync(new AuditEvent(AuditActions.ModelImported, m.Reference, $"from a bundle, {m.Digest}"), CancellationToken.None);
+            Console.WriteLine($"Imported {m.Reference} ({m.Digest}, {Format.Bytes(m.Size)})");
+        }
     }
 
     private static Command Pull()
@@ -105,7 +119,9 @@ internal static class ModelsCommand
                 throw new CliException("No mirror to pull from: set SOV_MIRRORS=http://node-a:8080 (comma-separated for several) or pass --mirror URL.");
             var name = FileModelPuller.ParseReference(parse.GetValue(reference));
             var store = Store();
-            using var puller = new FileModelPuller(store, settings);
+            await using var audit = Audit();
+            using var files = new FileModelPuller(store, settings);
+            var puller = new AuditedModelPuller(files, audit);
             await AnsiConsole.Progress()
                 .AutoClear(false)
                 .HideCompleted(false)
@@ -234,10 +250,11 @@ internal static class ModelsCommand
     {
         var reference = new Argument<string>("model") { Description = "name[:tag]" };
         var command = new Command("rm", "Remove a model (its blob goes when no other name uses it).") { reference };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, _) =>
         {
             var r = parse.GetValue(reference)!;
-            if (!Store().Remove(r)) throw new CliException($"No model named '{r}'. See `sov models list`.");
+            await using var audit = Audit();
+            if (!Audited(audit).Remove(r)) throw new CliException($"No model named '{r}'. See `sov models list`.");
             Console.WriteLine($"Removed {r}");
             return 0;
         });
@@ -249,10 +266,11 @@ internal static class ModelsCommand
         var reference = new Argument<string>("model") { Description = "name[:tag]" };
         var template = new Argument<string>("template") { Description = $"A template name ({string.Join(", ", ChatTemplates.Known.Order())}) or 'model' to use the model's own." };
         var command = new Command("template", "Set the chat template a model is run with.") { reference, template };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, _) =>
         {
             var t = parse.GetValue(template)!;
-            var m = Store().SetChatTemplate(parse.GetValue(reference)!, t == "model" ? null : t);
+            await using var audit = Audit();
+            var m = Audited(audit).SetChatTemplate(parse.GetValue(reference)!, t == "model" ? null : t);
             Console.WriteLine($"{m.Reference} now uses {(m.ChatTemplateOverride ?? "the model's own chat template")}.");
             return 0;
         });

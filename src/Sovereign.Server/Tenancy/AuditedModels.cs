@@ -7,11 +7,11 @@ using Sovereign.Models.Store;
 namespace Sovereign.Server.Tenancy;
 
 /// <summary>
-/// The model store as the server uses it: every change made through the server (the Ollama API, the web UI) leaves an
-/// audit record once it has succeeded. Reads pass straight through. Changes made by `sov models` on the same data folder
-/// do not go through the server and are not recorded here.
+/// The model store as the server and `sov models` use it: every change (through the Ollama API, the web UI, or the CLI
+/// on the data folder with <see cref="CommandLineAuditLog"/>) leaves an audit record once it has succeeded. Reads pass
+/// straight through.
 /// </summary>
-internal sealed class AuditedModelStore(IModelStore inner, IAuditLog audit) : IModelStore
+public sealed class AuditedModelStore(IModelStore inner, IAuditLog audit) : IModelStore
 {
     public async Task<ModelManifest> ImportAsync(string filePath, ModelName? name = null, string? chatTemplateOverride = null,
         IProgress<double>? progress = null, CancellationToken cancellationToken = default)
@@ -57,7 +57,7 @@ internal sealed class AuditedModelStore(IModelStore inner, IAuditLog audit) : IM
 }
 
 /// <summary>Pulls from the organisation's mirrors, recording each completed pull in the audit log.</summary>
-internal sealed class AuditedModelPuller(IModelPuller inner, IAuditLog audit) : IModelPuller
+public sealed class AuditedModelPuller(IModelPuller inner, IAuditLog audit) : IModelPuller
 {
     public async IAsyncEnumerable<PullProgress> PullAsync(string reference, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
