@@ -22,4 +22,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9006, Level = LogLevel.Debug, Message = "Request {RequestId} for {Model} goes to node {Node} ({Why})")]
     public static partial void Routed(ILogger logger, string requestId, string model, string node, string why);
+
+    [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "Copying model {Model} from node {Source}: no node that stores it has room to run it")]
+    public static partial void CopyingModel(ILogger logger, string model, string source);
+
+    [LoggerMessage(EventId = 9102, Level = LogLevel.Information, Message = "Copied model {Model} from node {Source} ({Bytes} bytes, digest checked)")]
+    public static partial void CopiedModel(ILogger logger, string model, string source, long bytes);
 }

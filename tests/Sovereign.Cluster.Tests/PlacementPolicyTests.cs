@@ -49,6 +49,28 @@ public sealed class PlacementPolicyTests
     }
 
     [Fact]
+    public void When_no_node_that_stores_the_model_has_room_a_node_with_room_copies_it_the_local_node_first()
+    {
+        NodeReport[] nodes = [Node("a", free: 0), Node("b", stored: false, free: 4 * GiB), Node("c", stored: false, free: 12 * GiB)];
+
+        var local = PlacementPolicy.Choose("stories", nodes, "b", None)!;
+        Assert.Equal(("b", PlacementReason.CopyFromPeer, "a", "sha256:abc"), (local.Node.Id, local.Reason, local.Source!.Value.Node.Id, local.Source.Value.Model.Digest));
+        var elsewhere = PlacementPolicy.Choose("stories", nodes, "x", None)!;
+        Assert.Equal(("c", PlacementReason.CopyFromPeer, "a"), (elsewhere.Node.Id, elsewhere.Reason, elsewhere.Source!.Value.Node.Id));
+    }
+
+    [Fact]
+    public void A_copy_goes_only_to_a_node_with_room_and_never_beats_a_loaded_copy()
+    {
+        var noRoom = PlacementPolicy.Choose("stories", [Node("a", free: 0), Node("b", stored: false, free: GiB / 2)], "b", None)!;
+        Assert.Equal(("a", PlacementReason.Stored), (noRoom.Node.Id, noRoom.Reason));
+        var saturated = PlacementPolicy.Choose("stories", [Node("a", free: 0, depth: 9), Node("b", stored: false)], "b", None)!;
+        Assert.Equal(("a", PlacementReason.Loaded), (saturated.Node.Id, saturated.Reason));
+        var draining = PlacementPolicy.Choose("stories", [Node("a", free: 0), Node("b", stored: false, draining: true)], "x", None)!;
+        Assert.Equal(("a", PlacementReason.Stored), (draining.Node.Id, draining.Reason));
+    }
+
+    [Fact]
     public void Draining_and_failed_nodes_take_no_work_and_a_model_nowhere_has_no_placement()
     {
         Assert.Equal("c", PlacementPolicy.Choose("stories", [Node("b", depth: 0, draining: true), Node("c")], "a", None)!.Node.Id);

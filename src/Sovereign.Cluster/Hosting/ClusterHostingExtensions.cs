@@ -32,6 +32,7 @@ public static class ClusterHostingExtensions
 
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<LocalNode>();
+        builder.Services.AddSingleton<PeerModelCopier>();
         builder.Services.AddSingleton<ClusterDirectory>();
         builder.Services.AddSingleton<ClusterInferenceService>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IInferenceService>(sp => sp.GetRequiredService<ClusterInferenceService>()));

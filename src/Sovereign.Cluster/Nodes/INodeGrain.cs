@@ -17,6 +17,12 @@ public interface INodeGrain : IGrainWithStringKey
     /// </summary>
     IAsyncEnumerable<NodeEvent> GenerateAsync(NodeRequest request);
 
+    /// <summary>
+    /// The bytes of the stored model whose blob has <paramref name="digest"/>, in pieces, for a node that copies it
+    /// (<see cref="PeerModelCopier"/>). Nothing when this node stores no model with that digest; the copier checks the length.
+    /// </summary>
+    IAsyncEnumerable<byte[]> ReadModelAsync(string digest);
+
     /// <summary>Stops taking new work; running streams finish, then the node leaves the cluster.</summary>
     Task<NodeReport> DrainAsync();
 }

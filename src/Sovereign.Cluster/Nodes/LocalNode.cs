@@ -91,6 +91,14 @@ public sealed class LocalNode
         }
     }
 
+    /// <summary>The file of the stored model whose blob has <paramref name="digest"/>; null when no stored model has it.</summary>
+    public string? BlobOf(string digest)
+    {
+        if (!_store.List().Any(m => m.Digest == digest)) return null;
+        var path = _store.BlobPath(digest);
+        return File.Exists(path) ? path : null;
+    }
+
     /// <summary>Stops taking new work; when the last running stream ends (at once if none), the node leaves the cluster.</summary>
     public NodeReport Drain()
     {

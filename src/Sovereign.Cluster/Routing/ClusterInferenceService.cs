@@ -21,15 +21,18 @@ public sealed class ClusterInferenceService : IInferenceService
 
     private readonly ClusterDirectory _directory;
     private readonly LocalNode _local;
+    private readonly PeerModelCopier _copier;
     private readonly IGrainFactory _grains;
     private readonly SovereignClusterOptions _options;
     private readonly ILogger<ClusterInferenceService> _logger;
     private int _failovers;
 
-    public ClusterInferenceService(ClusterDirectory directory, LocalNode local, IGrainFactory grains, IOptions<SovereignClusterOptions> options, ILogger<ClusterInferenceService> logger)
+    public ClusterInferenceService(ClusterDirectory directory, LocalNode local, PeerModelCopier copier, IGrainFactory grains, IOptions<SovereignClusterOptions> options,
+        ILogger<ClusterInferenceService> logger)
     {
         _directory = directory;
         _local = local;
+        _copier = copier;
         _grains = grains;
         _options = options.Value;
         _logger = logger;
@@ -79,7 +82,7 @@ public sealed class ClusterInferenceService : IInferenceService
             Log.Routed(_logger, request.Id, request.Model, node.Name, placement.Reason.ToString());
 
             // :: Step 3: the stream.
-            var events = Open(node, request, cancellationToken);
+            var events = Open(placement, request, cancellationToken);
             var textSent = false;
             Exception? lost = null;
             try
@@ -145,28 +148,37 @@ public sealed class ClusterInferenceService : IInferenceService
         }
     }
 
-    private IAsyncEnumerator<GenerationEvent> Open(NodeReport node, GenerationRequest request, CancellationToken cancellationToken)
+    private IAsyncEnumerator<GenerationEvent> Open(Placement placement, GenerationRequest request, CancellationToken cancellationToken)
     {
-        if (node.Id == _local.Id) return _local.GenerateAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        return RemoteAsync(node, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        if (placement.Node.Id == _local.Id) return LocalAsync(placement, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        return RemoteAsync(placement, request, cancellationToken).GetAsyncEnumerator(cancellationToken);
     }
 
-    private async IAsyncEnumerable<GenerationEvent> RemoteAsync(NodeReport node, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<GenerationEvent> LocalAsync(Placement placement, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var grain = _grains.GetGrain<INodeGrain>(node.Id);
-        await using var remote = grain.GenerateAsync(NodeRequest.From(request)).GetAsyncEnumerator(cancellationToken);
+        if (placement.Source is var (source, model)) await _copier.EnsureAsync(model, source.Id, cancellationToken);
+        await foreach (var e in _local.GenerateAsync(request, cancellationToken))
+            yield return e;
+    }
+
+    private async IAsyncEnumerable<GenerationEvent> RemoteAsync(Placement placement, GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var grain = _grains.GetGrain<INodeGrain>(placement.Node.Id);
+        var sent = NodeRequest.From(request) with { CopyModel = placement.Source?.Model, CopyFrom = placement.Source?.Node.Id };
+        await using var remote = grain.GenerateAsync(sent).GetAsyncEnumerator(cancellationToken);
         while (true)
         {
             // Each batch is one call, bounded by the call timeout; Orleans' heartbeats keep a long wait for the first
-            // token (a model loading, a full queue) from counting as a lost node.
+            // token (a model loading, a full queue) from counting as a lost node, and a model copy sends keep-alives.
             if (!await remote.MoveNextAsync().AsTask().WaitAsync(_options.ClusterCallTimeout, cancellationToken)) yield break;
+            if (remote.Current.Kind == NodeEventKind.KeepAlive) continue;
             yield return remote.Current.ToEvent();
         }
     }
 
     /// <summary>Refusals that another node may not share: this node is draining or gone, or lost the model meanwhile.</summary>
     private static bool Movable(SovereignException e) =>
-        e.Code is "node_draining" or "node_unavailable" || (e.Kind == ErrorKind.NotFound && e.Code == "model_not_found");
+        e.Code is "node_draining" or "node_unavailable" or "model_copy_failed" || (e.Kind == ErrorKind.NotFound && e.Code == "model_not_found");
 
     private static async ValueTask DisposeQuietlyAsync(IAsyncEnumerator<GenerationEvent> events)
     {

@@ -14,9 +14,12 @@ public enum PlacementReason
     StoredWithRoom,
     /// <summary>The node has the model in its store but must unload idle models (or refuse) to load it.</summary>
     Stored,
+    /// <summary>No node that stores the model has room: this node, which has, copies it from a peer first.</summary>
+    CopyFromPeer,
 }
 
-public sealed record Placement(NodeReport Node, PlacementReason Reason);
+/// <param name="Source">For <see cref="PlacementReason.CopyFromPeer"/>: the node to copy from, and its copy of the model.</param>
+public sealed record Placement(NodeReport Node, PlacementReason Reason, (NodeReport Node, StoredModel Model)? Source = null);
 
 /// <summary>
 /// Picks the node for a request from the nodes' advertisements. Pure: no I/O, no clock, so every rule is testable.
@@ -26,7 +29,9 @@ public sealed record Placement(NodeReport Node, PlacementReason Reason);
 /// (rendezvous hashing of the conversation's opening, so its prompt prefix is still in that node's cache);
 /// other requests go to the least deep queue. The local node wins ties (no network hop).</item>
 /// <item>Else, if every loaded copy is saturated or there is none: a node with the model in its store and room to
-/// load it (the most free memory first), then the least deep loaded queue, then any node that stores it.</item>
+/// load it (the most free memory first), then the least deep loaded queue.</item>
+/// <item>Else, when no node that stores it has room: a node with room copies it from one that stores it (this node
+/// first, then the most free memory), then loads it. Only when no node has room either: any node that stores it.</item>
 /// </list>
 /// </summary>
 public static class PlacementPolicy
@@ -64,6 +69,19 @@ public static class PlacementPolicy
         if (withRoom.Node is not null) return new Placement(withRoom.Node, PlacementReason.StoredWithRoom);
         if (loaded.Count > 0)
             return new Placement(loaded.OrderBy(x => x.Copy!.Depth - x.Copy.Slots).ThenBy(x => x.Node.Id == localId ? 0 : 1).First().Node, PlacementReason.Loaded);
+
+        // :: Step 4: copy to a node with room.
+        var source = stored.OrderBy(x => x.Node.InFlight).ThenBy(x => x.Node.Id, StringComparer.Ordinal).FirstOrDefault();
+        if (source.Node is not null)
+        {
+            var target = usable
+                .Where(n => n.Id != source.Node.Id && !n.Models.Any(m => Matches(model, m.Reference, m.Digest)) && n.MemoryFreeBytes >= source.Copy!.SizeBytes)
+                .OrderBy(n => n.Id == localId ? 0 : 1)
+                .ThenByDescending(n => n.MemoryFreeBytes)
+                .ThenBy(n => n.Id, StringComparer.Ordinal)
+                .FirstOrDefault();
+            if (target is not null) return new Placement(target, PlacementReason.CopyFromPeer, (source.Node, source.Copy!));
+        }
         var any = stored.OrderBy(x => x.Node.InFlight).ThenBy(x => x.Node.Id == localId ? 0 : 1).FirstOrDefault();
         return any.Node is null ? null : new Placement(any.Node, PlacementReason.Stored);
     }

@@ -11,6 +11,8 @@ public enum NodeEventKind
     Failed,
     /// <summary>The node refused the request before it started (the engine threw): the caller rethrows it as it is.</summary>
     Refused,
+    /// <summary>Nothing happened yet (the node is still copying the model); keeps each batch of the stream within the call timeout.</summary>
+    KeepAlive,
 }
 
 /// <summary>
@@ -50,6 +52,8 @@ public sealed record NodeEvent
         GenerationEvent.Failed x => new() { Kind = NodeEventKind.Failed, ErrorKind = x.Kind, Text = x.Message, Code = x.Code },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "Unknown generation event."),
     };
+
+    public static readonly NodeEvent KeepAlive = new() { Kind = NodeEventKind.KeepAlive };
 
     public static NodeEvent Refusal(SovereignException e) => new()
     {

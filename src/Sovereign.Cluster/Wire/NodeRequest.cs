@@ -22,6 +22,9 @@ public sealed record NodeRequest
     [Id(10)] public int TenantWeight { get; init; } = 1;
     [Id(11)] public string? Grammar { get; init; }
     [Id(12)] public string? GrammarRoot { get; init; }
+    /// <summary>A model the node must first copy from <see cref="CopyFrom"/> (a node id), because it does not store it yet.</summary>
+    [Id(13)] public StoredModel? CopyModel { get; init; }
+    [Id(14)] public string? CopyFrom { get; init; }
 
     public static NodeRequest From(GenerationRequest request) => new()
     {

@@ -24,13 +24,17 @@ public sealed class TestCluster : IAsyncDisposable
 
     public ClusterNode this[string name] => Nodes.Single(n => n.Name == name);
 
-    public static async Task<TestCluster> StartAsync(IReadOnlyList<(string Name, bool WithModel)> nodes, params string[] settings)
+    public static Task<TestCluster> StartAsync(IReadOnlyList<(string Name, bool WithModel)> nodes, params string[] settings) =>
+        StartAsync([.. nodes.Select(n => (n.Name, n.WithModel, settings))]);
+
+    /// <summary>As above, with settings of each node's own (a memory budget, say).</summary>
+    public static async Task<TestCluster> StartAsync(IReadOnlyList<(string Name, bool WithModel, string[] Settings)> nodes)
     {
         var redis = await RedisServer.StartAsync();
         var started = new List<ClusterNode>();
         try
         {
-            foreach (var (name, withModel) in nodes)
+            foreach (var (name, withModel, settings) in nodes)
                 started.Add(await ClusterNode.StartAsync(name, redis.Endpoint, withModel, settings));
             var cluster = new TestCluster(redis, started);
             await cluster.WaitForMembersAsync(nodes.Count);
