@@ -59,6 +59,12 @@ public sealed record BenchOptions
     /// </summary>
     public string EmbeddingModel { get; init; } = "all-minilm";
 
+    /// <summary>
+    /// The cluster workload (time to first token through a second node against the node that runs the model): true runs
+    /// it, false skips it, null (default) runs it in full runs of Sovereign itself when redis-server is installed.
+    /// </summary>
+    public bool? Cluster { get; init; }
+
     public static IReadOnlyList<int> DefaultConcurrency { get; } = [1, 2, 4, 8, 16];
 
     /// <summary>Every problem with these options, each naming its option; empty when valid.</summary>
@@ -68,6 +74,7 @@ public sealed record BenchOptions
         if (string.IsNullOrWhiteSpace(OutputDirectory)) errors.Add("--out: an output folder is required.");
         if (Target is { } t && t.Scheme is not ("http" or "https")) errors.Add($"--target: '{t}' is not an http(s) address.");
         if (Target is not null && Models.Count == 0) errors.Add("--model: with --target, name the model(s) the endpoint serves.");
+        if (Target is not null && Cluster == true) errors.Add("--cluster: measures two Sovereign nodes the benchmark starts itself; it cannot be combined with --target.");
         if (Target is null)
         {
             foreach (var m in Models)

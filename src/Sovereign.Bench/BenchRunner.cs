@@ -113,6 +113,18 @@ public static class BenchRunner
         report.Embeddings = await MeasureEmbeddingsAsync(options, serverArguments, cancellationToken).ConfigureAwait(false);
         foreach (var e in report.Embeddings.Errors) progress.Note($"embeddings: {e}");
 
+        // :: Step 3¾: the cluster hop, on two nodes of its own.
+        if (local && (options.Cluster ?? !options.Quick))
+        {
+            progress.Step(null, "cluster: time to first token through a second node against the node that runs the model");
+            report.Cluster = await MeasureClusterAsync(options, cache, repositoryRoot, serverArguments, clock, cancellationToken).ConfigureAwait(false);
+            foreach (var e in report.Cluster.Errors) progress.Note($"cluster: {e}");
+        }
+        else
+        {
+            report.Cluster = ClusterReport.NotAvailable(local ? "skipped (--quick without --cluster, or --no-cluster)." : "not measured against --target (it needs two Sovereign nodes the benchmark starts).");
+        }
+
         // :: Step 4: targets are in; write the files.
         progress.Step(null, "writing results");
         report.FinishedAt = DateTimeOffset.UtcNow;
@@ -141,6 +153,23 @@ public static class BenchRunner
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return EmbeddingsReport.NotAvailable($"server: {e.Message}") with { Status = "failed" };
+        }
+    }
+
+    private static async Task<ClusterReport> MeasureClusterAsync(BenchOptions options, string cache, string? repositoryRoot, IReadOnlyList<string> serverArguments,
+        BenchClock clock, CancellationToken cancellationToken)
+    {
+        // The overhead-dominated model: what the hop adds shows most where the model itself costs least.
+        var spec = BenchModels.Find("stories260k")!;
+        try
+        {
+            var prepared = await Task.Run(() => BenchModels.Prepare(spec, cache, repositoryRoot), cancellationToken).ConfigureAwait(false);
+            var prompt = WorkloadGenerator.Text(WorkloadGenerator.SeedFor("cluster", 32), 32);
+            return await ClusterWorkload.RunAsync(prepared.Path, spec.Name, serverArguments, options.Quick ? 5 : 20, 16, prompt, clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return ClusterReport.NotAvailable(e.Message) with { Status = "failed" };
         }
     }
 

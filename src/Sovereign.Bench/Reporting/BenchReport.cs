@@ -30,6 +30,7 @@ public sealed record BenchReport
     public required BenchSettings Settings { get; init; }
     public List<ModelReport> Models { get; init; } = [];
     public EmbeddingsReport Embeddings { get; set; } = EmbeddingsReport.NotAvailable("not measured in this run.");
+    public ClusterReport Cluster { get; set; } = ClusterReport.NotAvailable("not measured in this run.");
     public WorkloadStatus Retrieval { get; init; } = WorkloadStatus.NotAvailable(
         "No knowledge bases yet: search p50/p95 over 10,000 and 100,000 chunks and ingestion pages/s will be measured once the knowledge feature lands.");
     /// <summary>Problems that concern the whole run (per-model ones are in each model's errors).</summary>

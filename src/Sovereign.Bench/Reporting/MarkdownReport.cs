@@ -115,11 +115,14 @@ public static class MarkdownReport
         md.AppendLine();
 
         AppendEmbeddings(md, report.Embeddings);
+        AppendCluster(md, report.Cluster);
 
         md.AppendLine("## Not measured").AppendLine();
         if (report.Embeddings.Status != "measured")
             md.AppendLine($"- **Embeddings**: {report.Embeddings.Status} — {report.Embeddings.Reason}");
         md.AppendLine($"- **Retrieval and ingestion**: {report.Retrieval.Status} — {report.Retrieval.Reason}");
+        if (report.Cluster.Status != "measured")
+            md.AppendLine($"- **Cluster hop**: {report.Cluster.Status} — {report.Cluster.Reason}");
         if (!report.IgnoreEosAccepted) md.AppendLine("- The endpoint refused `ignore_eos`: generations may have ended before the requested length.");
         md.AppendLine();
 
@@ -152,6 +155,24 @@ public static class MarkdownReport
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    internal static void AppendCluster(StringBuilder md, ClusterReport c)
+    {
+        if (c.Status != "measured") return;
+        md.AppendLine("## Cluster hop").AppendLine();
+        md.AppendLine(Inv($"Two `sov serve` nodes and a Redis on 127.0.0.1; `{Cell(c.Model)}` is loaded on the serving node only. The same request ({I(c.Tokens)} tokens, greedy) went {I(c.Rounds)} times to each node in turn; through the entry node it crosses to the serving node over Orleans and streams back."));
+        md.AppendLine();
+        md.AppendLine("| through | TTFT p50 | TTFT p95 | decode tokens/s p50 |").AppendLine("| --- | ---: | ---: | ---: |");
+        md.AppendLine(Inv($"| the serving node (local) | {Ms(c.LocalTtftMs?.P50)} | {Ms(c.LocalTtftMs?.P95)} | {F(c.LocalDecodeTokensPerSecond?.P50)} |"));
+        md.AppendLine(Inv($"| the entry node (remote) | {Ms(c.RemoteTtftMs?.P50)} | {Ms(c.RemoteTtftMs?.P95)} | {F(c.RemoteDecodeTokensPerSecond?.P50)} |"));
+        md.AppendLine();
+        md.AppendLine(Inv($"Remote ÷ local: TTFT **{F(c.TtftRatioRemoteOverLocal, "0.00")}×**, decode rate **{F(c.DecodeRatioRemoteOverLocal, "0.00")}×**."));
+        md.AppendLine();
+    }
+
+    private static string Ms(double? value) => value is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " ms" : "—";
+
+    private static string F(double? value, string format = "0.0") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "—";
 
     internal static void AppendEmbeddings(StringBuilder md, EmbeddingsReport e)
     {

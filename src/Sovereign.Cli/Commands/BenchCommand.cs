@@ -32,10 +32,14 @@ internal static class BenchCommand
         var contextSize = new Option<int?>("--context-size") { Description = "Context tokens per sequence for the server and the baselines (default 4096)." };
         var longPrompt = new Option<int?>("--long-prompt-tokens") { Description = "The interference workload's long prompt (default 2000, capped by the model's context)." };
         var embeddingModel = new Option<string?>("--embedding-model") { Description = "Model of the embeddings workload, texts/s at batch 1, 8, 32 (default the built-in all-minilm; none skips it)." };
+        var cluster = new Option<bool?>("--cluster")
+        {
+            Description = "Measure time to first token through a second node (two nodes and a Redis on 127.0.0.1): --cluster true runs it even with --quick, --cluster false skips it (default: full runs, when redis-server is installed).",
+        };
         var modelCache = new Option<string?>("--model-cache") { Description = "Where synthetic models are written once and reused (default bench/out/models)." };
         var command = new Command("bench", "Measure serving speed against the raw engine (or any OpenAI-compatible endpoint) and write JSON, Markdown and plots.")
         {
-            target, apiKey, models, quick, output, concurrency, tokens, repetitions, promptTokens, threads, contextSize, longPrompt, modelCache, embeddingModel,
+            target, apiKey, models, quick, output, concurrency, tokens, repetitions, promptTokens, threads, contextSize, longPrompt, modelCache, embeddingModel, cluster,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -60,6 +64,7 @@ internal static class BenchCommand
                 LongPromptTokens = parse.GetValue(longPrompt) ?? defaults.LongPromptTokens,
                 ModelCache = parse.GetValue(modelCache),
                 EmbeddingModel = parse.GetValue(embeddingModel) ?? defaults.EmbeddingModel,
+                Cluster = parse.GetValue(cluster),
             };
             var problems = options.Validate();
             if (problems.Count > 0) throw new CliException(string.Join(Environment.NewLine + "sov: ", problems), 2);

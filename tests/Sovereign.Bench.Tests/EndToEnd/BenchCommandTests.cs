@@ -14,9 +14,9 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public async Task Quick_bench_on_stories260k_writes_every_figure_and_the_plots()
     {
-        var result = await RunSovAsync(TimeSpan.FromMinutes(4),
+        var result = await RunSovAsync(TimeSpan.FromMinutes(5),
             "bench", "--quick", "--model", "stories260k", "--tokens", "32", "--repetitions", "1", "--concurrency", "1,4,8", "--out", _out,
-            "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none");
+            "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none", "--cluster", "true");
         Assert.True(result.ExitCode == 0, result.Output);
 
         var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "results.json")))!;
@@ -30,6 +30,14 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal("not_available", (string?)json["embeddings"]!["status"]);
         Assert.Equal("not_available", (string?)json["retrieval"]!["status"]);
         Assert.Equal(4096, (int)json["settings"]!["context_size"]!);
+        // The cluster hop: two real nodes and a Redis; the entry node's figures against the serving node's.
+        var cluster = json["cluster"]!;
+        Assert.True((string?)cluster["status"] == "measured", cluster.ToJsonString());
+        foreach (var figure in new[] { "ttft_ratio_remote_over_local", "decode_ratio_remote_over_local" })
+            AssertPositive(cluster[figure], figure);
+        foreach (var side in new[] { "local_ttft_ms", "remote_ttft_ms", "local_decode_tokens_per_second", "remote_decode_tokens_per_second" })
+            AssertPositive(cluster[side]!["p50"], side);
+        Assert.Equal(5, (int)cluster["local_ttft_ms"]!["count"]!);
 
         var model = json["models"]!.AsArray().Single()!;
         Assert.Equal("stories260k", (string?)model["name"]);
@@ -72,6 +80,7 @@ public sealed class BenchCommandTests : IDisposable
 
         var md = await File.ReadAllTextAsync(Path.Combine(_out, "results.md"));
         Assert.Contains("| stories260k |", md, StringComparison.Ordinal);
+        Assert.Contains("## Cluster hop", md, StringComparison.Ordinal);
         Assert.Contains("not_available", md, StringComparison.Ordinal);
         foreach (var png in new[] { "scaling.png", "throughput-stories260k.png", "latency-stories260k.png", "interference-stories260k.png" })
             Assert.True(new FileInfo(Path.Combine(_out, png)) is { Exists: true, Length: > 1000 }, png);
