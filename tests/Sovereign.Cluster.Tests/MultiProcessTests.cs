@@ -6,13 +6,16 @@ using System.Text.Json.Nodes;
 using Sovereign.Cluster.Tests.Support;
 using Sovereign.Core.Options;
 using Sovereign.Models.Store;
+using Sovereign.TestSupport.Postgres;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace Sovereign.Cluster.Tests;
 
 /// <summary>
-/// Three `sov serve` processes and a Redis on 127.0.0.1, as an operator runs them: a request enters node A, runs on
-/// node B (the only one with the model loaded), B dies by SIGKILL, and the next request is served by C.
+/// Three `sov serve` processes, a Redis and a PostgreSQL on 127.0.0.1, as an operator runs them: a client streams through
+/// node A from node B (the only one with the model loaded), B dies by SIGKILL, the next request is served by C, and the
+/// usage rows and token counters in PostgreSQL account for every request, whichever node served it.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class MultiProcessTests(ITestOutputHelper output)
@@ -21,10 +24,12 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
     public async Task A_node_killed_with_SIGKILL_is_replaced_by_another_for_the_next_request_and_sov_cluster_status_shows_the_nodes()
     {
         var redis = await RedisServer.StartAsync();
+        var postgres = await PostgresInstance.StartAsync();
         var nodes = new List<SovNode>();
         try
         {
-            var starting = new[] { ("a", false), ("b", true), ("c", true) }.Select(n => SovNode.StartAsync(n.Item1, redis.Endpoint, n.Item2)).ToList();
+            var database = await postgres.CreateDatabaseAsync();
+            var starting = new[] { ("a", false), ("b", true), ("c", true) }.Select(n => SovNode.StartAsync(n.Item1, redis.Endpoint, n.Item2, database)).ToList();
             try
             {
                 await Task.WhenAll(starting);
@@ -41,9 +46,12 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
             // Load on b only (Ollama's empty-prompt load runs on the node it is sent to), then ask a.
             using (var load = await b.Http.PostAsJsonAsync("api/generate", new { model = ClusterNode.Model, prompt = "" }))
                 Assert.True(load.IsSuccessStatusCode, await load.Content.ReadAsStringAsync());
-            var first = await a.CompleteAsync();
+            // A key with a daily token limit, made on a and valid on every node: keys and counters live in PostgreSQL.
+            var (keyId, key) = await a.CreateLimitedKeyAsync();
+            var first = await a.CompleteAsync(key);
             Assert.Contains("Lily", first, StringComparison.Ordinal);
             Assert.Equal(["b"], await a.NodesWithLoadedModelAsync());
+            Assert.Equal(first, await a.StreamAsync(key));
 
             var status = await Sov(a, "cluster", "status");
             Assert.True(status.ExitCode == 0, status.Output);
@@ -52,9 +60,26 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
 
             output.WriteLine($"status after {clock.Elapsed}");
             b.Kill();
-            Assert.Equal(first, await a.CompleteAsync());
+            Assert.Equal(first, await a.CompleteAsync(key));
             output.WriteLine($"failover after {clock.Elapsed}");
             Assert.Contains("c", await a.NodesWithLoadedModelAsync());
+
+            // Usage and quota in the shared database: one row per request (before and after the kill), and the key's
+            // daily counter holds exactly the tokens those rows record.
+            await using (var connection = new NpgsqlConnection(database))
+            {
+                await connection.OpenAsync();
+                await using var usage = new NpgsqlCommand("SELECT count(*), coalesce(sum(prompt_tokens + completion_tokens), 0) FROM usage_records WHERE key_id = @k AND outcome IN ('stop', 'length')", connection);
+                usage.Parameters.AddWithValue("k", keyId);
+                await using var rows = await usage.ExecuteReaderAsync();
+                Assert.True(await rows.ReadAsync());
+                var (requests, tokens) = (rows.GetInt64(0), rows.GetInt64(1));
+                await rows.DisposeAsync();
+                Assert.Equal(3, requests);
+                await using var counter = new NpgsqlCommand("SELECT coalesce(sum(tokens), 0) FROM token_counters WHERE subject = @s AND period LIKE 'd:%'", connection);
+                counter.Parameters.AddWithValue("s", "key:" + keyId);
+                Assert.Equal(tokens, Convert.ToInt64(await counter.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture));
+            }
 
             var unknown = await Sov(a, "cluster", "drain", "nope");
             Assert.NotEqual(0, unknown.ExitCode);
@@ -63,9 +88,10 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
         }
         finally
         {
-            // Nodes before Redis, each by its PID.
+            // Nodes before Redis and PostgreSQL, each by its PID.
             foreach (var node in nodes) await node.DisposeAsync();
             await redis.DisposeAsync();
+            await postgres.DisposeAsync();
         }
     }
 
@@ -119,7 +145,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
             return psi;
         }
 
-        public static async Task<SovNode> StartAsync(string name, string redis, bool withModel)
+        public static async Task<SovNode> StartAsync(string name, string redis, bool withModel, string database)
         {
             var home = Path.Combine(Path.GetTempPath(), $"sov-mp-{name}-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(home);
@@ -133,6 +159,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
             psi.Environment["SOV_CLUSTER_SECRET"] = ClusterNode.Secret;
             psi.Environment["SOV_CLUSTER_PORT"] = RedisServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
             psi.Environment["SOV_CLUSTER_NODE_NAME"] = name;
+            psi.Environment["SOV_DATABASE"] = database;
             var node = new SovNode(Process.Start(psi)!, home, url);
             var deadline = DateTime.UtcNow.AddSeconds(90);
             while (true)
@@ -172,12 +199,48 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
             }
         }
 
-        public async Task<string> CompleteAsync()
+        public async Task<string> CompleteAsync(string key)
         {
-            using var response = await Http.PostAsJsonAsync("v1/completions", new { model = ClusterNode.Model, prompt = "Once upon a time", max_tokens = 24, temperature = 0 });
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
+            {
+                Content = JsonContent.Create(new { model = ClusterNode.Model, prompt = "Once upon a time", max_tokens = 24, temperature = 0 }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await Http.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
             return JsonNode.Parse(body)!["choices"]![0]!["text"]!.GetValue<string>();
+        }
+
+        /// <summary>The same completion, streamed; returns the text the chunks add up to.</summary>
+        public async Task<string> StreamAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
+            {
+                Content = JsonContent.Create(new { model = ClusterNode.Model, prompt = "Once upon a time", max_tokens = 24, temperature = 0, stream = true }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            var text = new StringBuilder();
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal) || line == "data: [DONE]") continue;
+                text.Append(JsonNode.Parse(line["data: ".Length..])!["choices"]?[0]?["text"]?.GetValue<string>());
+            }
+            return text.ToString();
+        }
+
+        public async Task<(string Id, string Key)> CreateLimitedKeyAsync()
+        {
+            using var created = await Http.PostAsJsonAsync("admin/keys", new { name = "metered", scope = "inference" });
+            var body = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+            Assert.True(created.IsSuccessStatusCode, body.ToJsonString());
+            var id = body["id"]!.GetValue<string>();
+            using var limited = await Http.PutAsJsonAsync($"admin/keys/{id}/limits", new { tokens_per_day = 1_000_000 });
+            Assert.True(limited.IsSuccessStatusCode, await limited.Content.ReadAsStringAsync());
+            return (id, body["key"]!.GetValue<string>());
         }
 
         public async Task<List<string>> NodesWithLoadedModelAsync()

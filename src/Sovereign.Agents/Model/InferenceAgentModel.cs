@@ -25,12 +25,14 @@ namespace Sovereign.Agents.Model;
 /// </list>
 /// Thread-safe.
 /// </summary>
-public sealed class InferenceAgentModel(IInferenceService inference, IModelStore? models = null) : IAgentModel
+public sealed class InferenceAgentModel(IInferenceService inference, IModelLocator? models = null) : IAgentModel
 {
     public async IAsyncEnumerable<ModelStepEvent> StepAsync(ModelStepRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // :: Steps 1 to 3
-        var format = ToolCallFormats.ForTemplate(models?.Find(request.Model)?.ChatTemplateOverride);
+        // The manifest may be another node's, where the step will run; its template decides the format either way.
+        var manifest = models is null ? null : await models.FindAsync(request.Model, cancellationToken);
+        var format = ToolCallFormats.ForTemplate(manifest?.ChatTemplateOverride);
         var plan = Plan(request, format);
         var promptChars = plan.Messages.Sum(m => m.Content.Length);
         var generation = new GenerationRequest

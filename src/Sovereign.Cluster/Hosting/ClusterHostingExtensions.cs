@@ -11,6 +11,7 @@ using Sovereign.Cluster.Nodes;
 using Sovereign.Cluster.Routing;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Models.Store;
 using StackExchange.Redis;
 
 namespace Sovereign.Cluster.Hosting;
@@ -37,7 +38,7 @@ public static class ClusterHostingExtensions
         builder.Services.AddSingleton<ClusterInferenceService>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IInferenceService>(sp => sp.GetRequiredService<ClusterInferenceService>()));
         builder.Services.AddSingleton<IClusterAdmin, ClusterAdmin>();
-        builder.Services.AddSingleton<IClusterModelCatalog, ClusterModelCatalog>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IModelLocator, ClusterModelLocator>());
 
         builder.UseOrleans(silo => ConfigureSilo(silo, options));
         return builder;

@@ -40,7 +40,7 @@ internal static class AgentsApi
         return app;
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, IAgentStore store, AgentToolFactory tools, IModelStore models)
+    private static async Task<IResult> CreateAsync(HttpContext context, IAgentStore store, AgentToolFactory tools, IModelLocator models)
     {
         var definition = await ReadDefinitionAsync(context, tools, models);
         var agent = await store.CreateAsync(definition, context.RequestAborted);
@@ -56,7 +56,7 @@ internal static class AgentsApi
     private static async Task<IResult> GetAsync(string id, HttpContext context, IAgentStore store) =>
         TypedResults.Json(AgentObject.From(await FindAsync(store, id, context.RequestAborted)), AgentsApiJsonContext.Default.AgentObject);
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext context, IAgentStore store, AgentToolFactory tools, IModelStore models)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, IAgentStore store, AgentToolFactory tools, IModelLocator models)
     {
         await FindAsync(store, id, context.RequestAborted);
         var definition = await ReadDefinitionAsync(context, tools, models);
@@ -176,14 +176,14 @@ internal static class AgentsApi
         return TypedResults.Json(AgentRunObject.From(record, null), AgentsApiJsonContext.Default.AgentRunObject);
     }
 
-    private static async Task<AgentDefinition> ReadDefinitionAsync(HttpContext context, AgentToolFactory tools, IModelStore models)
+    private static async Task<AgentDefinition> ReadDefinitionAsync(HttpContext context, AgentToolFactory tools, IModelLocator models)
     {
         var body = await JsonBody.ReadAsync(context.Request, AgentsApiJsonContext.Default.AgentInput);
         var problems = new RequestProblems();
         var definition = body.ToDefinition(problems);
         foreach (var (param, message) in AgentDefinitionValidator.Validate(definition, tools.McpServers, tools.KnowledgeAvailable))
             problems.Add(param, message, "invalid_value");
-        if (!string.IsNullOrWhiteSpace(definition.Model) && models.Find(definition.Model) is null)
+        if (!string.IsNullOrWhiteSpace(definition.Model) && await models.FindAsync(definition.Model, context.RequestAborted) is null)
             problems.Add("model", $"The model '{definition.Model}' does not exist. See GET /v1/models for the models this server has.", "model_not_found");
         problems.ThrowIfAny();
         return definition;

@@ -49,6 +49,7 @@ internal static class ServerComposition
             sp.GetRequiredService<SovereignPaths>(), sp.GetService<ILogger<FileModelStore>>(), sp.GetService<TimeProvider>()));
         // Changes through the server are audited; the puller writes to the file store underneath and audits itself.
         services.TryAddSingleton<IModelStore>(sp => new Tenancy.AuditedModelStore(sp.GetRequiredService<FileModelStore>(), sp.GetRequiredService<Core.Tenancy.IAuditLog>()));
+        services.TryAddSingleton<IModelLocator, LocalModelLocator>();
         services.AddSovereignInference();
         services.AddSovereignEmbeddings();
         services.AddDocumentExtraction();

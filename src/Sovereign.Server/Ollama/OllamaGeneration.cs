@@ -20,7 +20,7 @@ namespace Sovereign.Server.Ollama;
 /// keep_alive 0, and answers done_reason "load" or "unload". Thread-safe.
 /// </summary>
 internal sealed partial class OllamaGenerationHandler(
-    IInferenceService inference, IModelStore store, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
+    IInferenceService inference, IModelLocator locator, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
     ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
@@ -48,7 +48,7 @@ internal sealed partial class OllamaGenerationHandler(
         problems.ThrowIfAny();
 
         // :: Step 2: the model (400 for a bad name, 404 when absent).
-        var manifest = Resolve(body.Model!);
+        var manifest = await ResolveAsync(body.Model!, context.RequestAborted);
         var stream = body.Stream ?? true;
         var model = body.Model!;
 
@@ -101,7 +101,7 @@ internal sealed partial class OllamaGenerationHandler(
         problems.ThrowIfAny();
 
         // :: Step 2: the model.
-        var manifest = Resolve(body.Model!);
+        var manifest = await ResolveAsync(body.Model!, context.RequestAborted);
         var stream = body.Stream ?? true;
         var model = body.Model!;
 
@@ -178,11 +178,12 @@ internal sealed partial class OllamaGenerationHandler(
         return messages;
     }
 
-    private ModelManifest Resolve(string model)
+    /// <summary>The model from this node's store or, in a cluster, another node's (the request runs there).</summary>
+    private async Task<ModelManifest> ResolveAsync(string model, CancellationToken cancellationToken)
     {
         if (!ModelName.TryParse(model, out _))
             throw SovereignException.Invalid($"invalid model name '{model}': use name[:tag] with letters, digits, '.', '-', '_' and '/'.", "model", "invalid_model_name");
-        return store.Find(model) ?? throw OllamaErrors.ModelNotFound(model);
+        return await locator.FindAsync(model, cancellationToken) ?? throw OllamaErrors.ModelNotFound(model);
     }
 
     private async Task<string> LoadOrUnloadAsync(ModelManifest manifest, TimeSpan? keepAlive, CancellationToken cancellationToken)

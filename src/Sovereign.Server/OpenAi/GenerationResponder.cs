@@ -11,28 +11,17 @@ namespace Sovereign.Server.OpenAi;
 /// The part chat and text completions share once a request is valid: find the model, run the generation and
 /// answer, whole or streamed. Thread-safe (stateless apart from its services).
 /// </summary>
-internal sealed class GenerationResponder(IInferenceService inference, IModelStore store, TimeProvider time, ILogger<GenerationResponder> logger,
-    Tenancy.GenerationMeter meter, IEnumerable<Sovereign.Cluster.Routing.IClusterModelCatalog> cluster)
+internal sealed class GenerationResponder(IInferenceService inference, TimeProvider time, ILogger<GenerationResponder> logger,
+    Tenancy.GenerationMeter meter, IModelLocator locator)
 {
-    /// <summary>The store's manifest for the client's model string; 404 <c>model_not_found</c> when there is none.</summary>
-    public ModelManifest ResolveModel(string model) =>
-        store.Find(model) ?? throw new SovereignException(ErrorKind.NotFound,
+    /// <summary>
+    /// The manifest for the client's model string, from this node's store or, in a cluster, another node's (the request
+    /// will run there); 404 <c>model_not_found</c> when no node has it.
+    /// </summary>
+    public async Task<ModelManifest> ResolveModelAsync(string model, CancellationToken cancellationToken) =>
+        await locator.FindAsync(model, cancellationToken) ?? throw new SovereignException(ErrorKind.NotFound,
             $"The model '{model}' does not exist. See GET /v1/models for the models this server has, or import one with `sov models import`.",
             "model", "model_not_found");
-
-    /// <summary>
-    /// As <see cref="ResolveModel"/>, and in a cluster also a model that only another node stores (the request will
-    /// run there).
-    /// </summary>
-    public async Task<ModelManifest> ResolveModelAsync(string model, CancellationToken cancellationToken)
-    {
-        if (store.Find(model) is { } manifest) return manifest;
-        foreach (var catalog in cluster)
-        {
-            if (await catalog.FindAsync(model, cancellationToken) is { } remote) return remote;
-        }
-        return ResolveModel(model);
-    }
 
     public long Now() => time.GetUtcNow().ToUnixTimeSeconds();
 
