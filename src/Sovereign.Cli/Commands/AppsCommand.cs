@@ -20,7 +20,7 @@ internal static class AppsCommand
             var table = new Table().AddColumns("TEMPLATE", "NAME", "LANGUAGES", "TOOLS", "KNOWLEDGE BASES");
             table.Columns[0].NoWrap();
             foreach (var t in Items(list))
-                table.AddRow(S(t, "id"), S(t, "name"), Join(t?["languages"]), Join(t?["tools"]), Join(t?["knowledge_bases"]));
+                table.AddRow(Format.Cell(t, "id"), Format.Cell(t, "name"), Join(t?["languages"]), Join(t?["tools"]), Join(t?["knowledge_bases"]));
             AnsiConsole.Write(table);
             return 0;
         });
@@ -60,8 +60,8 @@ internal static class AppsCommand
             table.Columns[0].NoWrap();
             foreach (var a in Items(apps))
             {
-                table.AddRow(S(a, "id"), S(a, "name"), S(a, "model"), Version(a?["live_version"]), Version(a?["latest_version"]),
-                    a?["unpublished_changes"]?.GetValue<bool>() == true ? "changed" : "published", Date(a?["updated_at"]));
+                table.AddRow(Format.Cell(a, "id"), Format.Cell(a, "name"), Format.Cell(a, "model"), Version(a?["live_version"]), Version(a?["latest_version"]),
+                    a?["unpublished_changes"]?.GetValue<bool>() == true ? "changed" : "published", Format.UnixTime(a, "updated_at"));
             }
             AnsiConsole.Write(table);
             return 0;
@@ -77,21 +77,21 @@ internal static class AppsCommand
             var versions = await client.GetAsync($"v1/apps/{appId}/versions", ct);
             var shown = app["live"] ?? app["draft"];
             var facts = new Table().HideHeaders().AddColumns("", "");
-            facts.AddRow("id", S(app, "id"));
-            facts.AddRow("name", S(shown, "name"));
-            facts.AddRow("description", S(shown, "description"));
-            facts.AddRow("model", S(shown, "model"));
+            facts.AddRow("id", Format.Cell(app, "id"));
+            facts.AddRow("name", Format.Cell(shown, "name"));
+            facts.AddRow("description", Format.Cell(shown, "description"));
+            facts.AddRow("model", Format.Cell(shown, "model"));
             facts.AddRow("languages", Join(shown?["languages"]));
             facts.AddRow("knowledge", Join(shown?["knowledge"]?["bases"]));
             facts.AddRow("tools", Join(shown?["tools"]));
             facts.AddRow("live version", Version(app["live_version"]));
             facts.AddRow("draft", app["unpublished_changes"]?.GetValue<bool>() == true ? "has unpublished changes" : "same as live");
-            facts.AddRow("chat with", $"model \"app:{S(app, "id")}\"");
+            facts.AddRow("chat with", $"model \"app:{Format.Cell(app, "id")}\"");
             AnsiConsole.Write(facts);
 
             var history = new Table().AddColumns("VERSION", "LIVE", "MODEL", "PUBLISHED", "BY");
             foreach (var v in Items(versions))
-                history.AddRow(S(v, "version"), v?["live"]?.GetValue<bool>() == true ? "live" : "", S(v, "model"), Date(v?["published_at"]), S(v, "published_by"));
+                history.AddRow(Format.Cell(v, "version"), v?["live"]?.GetValue<bool>() == true ? "live" : "", Format.Cell(v, "model"), Format.UnixTime(v, "published_at"), Format.Cell(v, "published_by"));
             AnsiConsole.Write(history);
             if (shown?["starter_questions"] is JsonArray { Count: > 0 } questions)
             {
@@ -131,14 +131,8 @@ internal static class AppsCommand
 
     private static IEnumerable<JsonNode?> Items(JsonNode list) => list["data"] as JsonArray ?? [];
 
-    private static string S(JsonNode? node, string field) => Markup.Escape(node?[field]?.ToString() ?? "—");
-
     private static string Join(JsonNode? array) =>
         array is JsonArray { Count: > 0 } a ? Markup.Escape(string.Join(", ", a.Select(x => x?.ToString()))) : "—";
 
     private static string Version(JsonNode? v) => v is null ? "—" : "v" + v;
-
-    private static string Date(JsonNode? unix) => unix is JsonValue value && value.TryGetValue<long>(out var s)
-        ? DateTimeOffset.FromUnixTimeSeconds(s).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)
-        : "—";
 }

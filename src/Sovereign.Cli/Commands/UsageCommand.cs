@@ -46,7 +46,6 @@ internal static class UsageCommand
         return command;
     }
 
-    private static string S(JsonNode? row, string field) => Markup.Escape(row?[field]?.ToString() ?? "—");
 
     private static string Ms(JsonNode? row, string field) =>
         row?[field] is JsonValue v && v.TryGetValue<double>(out var ms) ? ms.ToString("0", CultureInfo.InvariantCulture) : "—";
@@ -58,7 +57,7 @@ internal static class UsageCommand
         {
             var time = r?["created_at"] is JsonValue v && v.TryGetValue<long>(out var unix)
                 ? DateTimeOffset.FromUnixTimeSeconds(unix).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "—";
-            table.AddRow(time, S(r, "model"), S(r, "key_id"), S(r, "api"), S(r, "prompt_tokens"), S(r, "completion_tokens"), Ms(r, "ttft_ms"), Ms(r, "duration_ms"), S(r, "outcome"));
+            table.AddRow(time, Format.Cell(r, "model"), Format.Cell(r, "key_id"), Format.Cell(r, "api"), Format.Cell(r, "prompt_tokens"), Format.Cell(r, "completion_tokens"), Ms(r, "ttft_ms"), Ms(r, "duration_ms"), Format.Cell(r, "outcome"));
         }
         return table;
     }
@@ -67,7 +66,7 @@ internal static class UsageCommand
     {
         var table = new Table().AddColumns(groupBy.ToUpperInvariant(), "REQUESTS", "PROMPT", "COMPLETION", "TOTAL", "AVG TTFT MS", "AVG MS");
         foreach (var r in rows)
-            table.AddRow(S(r, "group"), S(r, "requests"), S(r, "prompt_tokens"), S(r, "completion_tokens"), S(r, "total_tokens"), Ms(r, "avg_ttft_ms"), Ms(r, "avg_duration_ms"));
+            table.AddRow(Format.Cell(r, "group"), Format.Cell(r, "requests"), Format.Cell(r, "prompt_tokens"), Format.Cell(r, "completion_tokens"), Format.Cell(r, "total_tokens"), Ms(r, "avg_ttft_ms"), Ms(r, "avg_duration_ms"));
         return table;
     }
 }
