@@ -24,6 +24,11 @@ public sealed class StatusAndDrainTests
         Assert.Empty(nodes[0]!["loaded"]!.AsArray());
         Assert.True(nodes[0]!["local"]!.GetValue<bool>());
 
+        // Each node's own /health names it, unauthenticated, for operators and load balancers.
+        using var anonymous = new HttpClient { BaseAddress = b.Http.BaseAddress };
+        var health = (await anonymous.GetFromJsonAsync<JsonObject>("health"))!["node"]!;
+        Assert.Equal(("b", false, 2), (health["name"]!.GetValue<string>(), health["draining"]!.GetValue<bool>(), health["members"]!.GetValue<int>()));
+
         using var drain = await a.Http.PostAsync("admin/cluster/nodes/b/drain", null);
         Assert.Equal(HttpStatusCode.Accepted, drain.StatusCode);
         Assert.Equal("draining", JsonNode.Parse(await drain.Content.ReadAsStringAsync())!["health"]!.GetValue<string>());
