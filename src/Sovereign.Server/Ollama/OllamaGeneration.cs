@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Sovereign.Agents.ToolCalling;
 using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
@@ -95,8 +96,8 @@ internal sealed partial class OllamaGenerationHandler(
         var keepAlive = OllamaRequestMapper.KeepAlive(body.KeepAlive, problems);
         var grammar = StructuredOutput.FromOllamaFormat(body.Format, problems);
         OllamaRequestMapper.RefuseThink(body.Think, problems);
-        if (OllamaRequestMapper.IsNonEmptyArray(body.Tools)) problems.Unsupported("tools", "Tool calling is not supported by this server yet; send the request without tools.");
-        var messages = MapMessages(body.Messages, problems, out var chars);
+        var tools = ToolRequestMapper.Tools(body.Tools, problems);
+        var turns = MapMessages(body.Messages, problems, out var chars);
         SamplingRequestMapper.CheckPromptLength(chars, "messages", limits, problems);
         problems.ThrowIfAny();
 
@@ -106,7 +107,7 @@ internal sealed partial class OllamaGenerationHandler(
         var model = body.Model!;
 
         // :: Step 3: no messages: load or unload.
-        if (messages.Count == 0)
+        if (turns.Count == 0)
         {
             var reason = await LoadOrUnloadAsync(manifest, keepAlive, context.RequestAborted);
             var writer = await NdjsonWriter.ForAsync(context, stream, context.RequestAborted);
@@ -115,7 +116,20 @@ internal sealed partial class OllamaGenerationHandler(
             return;
         }
 
-        // :: Step 4: generate.
+        // :: Step 4: tools, in the format of the model's family, as /v1/chat/completions does (Ollama has no tool_choice: auto).
+        ToolCallingPlan? plan = null;
+        List<ChatMessage> messages;
+        if (tools.Count > 0 || turns.Any(t => t.ToolCalls is not null))
+        {
+            plan = ToolCallingPlan.Create(turns, tools, tools.Count > 0 ? ToolChoice.Auto : ToolChoice.None, parallel: true, ToolCallFormats.ForTemplate(manifest.ChatTemplateOverride));
+            messages = [.. plan.Messages];
+        }
+        else
+        {
+            messages = [.. turns.Select(t => new ChatMessage(t.Role, t.Content ?? ""))];
+        }
+
+        // :: Step 5: generate.
         var request = new GenerationRequest
         {
             Id = NewId("chat"),
@@ -128,15 +142,22 @@ internal sealed partial class OllamaGenerationHandler(
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
-        await RespondAsync(context, request, new ChatShape(model, catalog), stream, settings, received);
+        await RespondAsync(context, request, new ChatShape(model, catalog, plan), stream, settings, received);
     }
 
-    /// <summary>Roles system, user, assistant and tool; content a string (null is empty). Images and tool calls are refused for now.</summary>
-    internal static List<ChatMessage> MapMessages(List<OllamaMessageInput?>? input, RequestProblems problems, out long chars)
+    /// <summary>
+    /// Roles system, user, assistant and tool; content a string (null is empty); an assistant's tool_calls in Ollama's shape
+    /// (<c>{"function": {"name", "arguments": {…}}}</c>, no ids). Images are refused for now.
+    /// </summary>
+    internal static List<ChatTurn> MapMessages(List<OllamaMessageInput?>? input, RequestProblems problems, out long chars)
     {
         chars = 0;
-        var messages = new List<ChatMessage>();
+        var messages = new List<ChatTurn>();
         if (input is null) return messages;
+        // Ollama's tool messages carry no call id: each answers the next unanswered call of the assistant turn before it
+        // (the one its tool_name names, when given).
+        var unanswered = new List<ToolCall>();
+        var anyCalls = false;
         for (var i = 0; i < input.Count; i++)
         {
             var param = $"messages[{i}]";
@@ -157,8 +178,7 @@ internal sealed partial class OllamaGenerationHandler(
             }
             if (OllamaRequestMapper.IsNonEmptyArray(message.Images))
                 problems.Unsupported($"{param}.images", $"{param}.images: images are not supported yet, no model on this server takes images.");
-            if (OllamaRequestMapper.IsNonEmptyArray(message.ToolCalls))
-                problems.Unsupported($"{param}.tool_calls", $"{param}.tool_calls: tool calling is not supported by this server yet.");
+            var calls = message.Role == "assistant" ? Calls(message.ToolCalls, $"{param}.tool_calls", problems) : null;
             string content;
             switch (message.Content)
             {
@@ -173,9 +193,67 @@ internal sealed partial class OllamaGenerationHandler(
                     continue;
             }
             chars += content.Length;
-            messages.Add(new ChatMessage(message.Role, content));
+            string? callId = null;
+            if (message.Role == "tool")
+            {
+                var answered = unanswered.FirstOrDefault(c => message.ToolName is null || c.Name == message.ToolName);
+                if (answered is null && anyCalls)
+                {
+                    problems.Add(param, $"{param} is a tool result, but no earlier assistant message has a tool call {(message.ToolName is null ? "left to answer" : $"to '{message.ToolName}' left to answer")}.", "invalid_value");
+                    continue;
+                }
+                // Without any call in the history, a tool message is passed to the template as it is, as Ollama does.
+                if (answered is not null)
+                {
+                    unanswered.Remove(answered);
+                    callId = answered.Id;
+                }
+            }
+            else if (calls is not null)
+            {
+                unanswered = [.. calls];
+                anyCalls = true;
+            }
+            messages.Add(new ChatTurn(message.Role, content, calls, callId));
         }
         return messages;
+    }
+
+    /// <summary>An assistant message's tool_calls in Ollama's shape; ids are made up (Ollama has none), arguments are an object.</summary>
+    private static List<ToolCall>? Calls(JsonElement? calls, string param, RequestProblems problems)
+    {
+        if (calls is not { } array || array.ValueKind == JsonValueKind.Null) return null;
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add(param, $"{param} must be an array, got {OllamaRequestMapper.Describe(array)}.", "invalid_type");
+            return null;
+        }
+        var result = new List<ToolCall>();
+        var i = 0;
+        foreach (var call in array.EnumerateArray())
+        {
+            var at = $"{param}[{i}]";
+            if (call.ValueKind != JsonValueKind.Object
+                || !call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                problems.Add(at, $"{at} must be {{\"function\": {{\"name\", \"arguments\": {{…}}}}}}.", "invalid_value");
+                i++;
+                continue;
+            }
+            var arguments = function.TryGetProperty("arguments", out var a) ? a : default;
+            var text = arguments.ValueKind switch
+            {
+                JsonValueKind.Object => arguments.GetRawText(),
+                JsonValueKind.String => arguments.GetString()!, // some clients send OpenAI's JSON text
+                JsonValueKind.Undefined or JsonValueKind.Null => "{}",
+                _ => null,
+            };
+            if (text is null) problems.Add($"{at}.function.arguments", $"{at}.function.arguments must be an object.", "invalid_type");
+            else result.Add(new ToolCall($"call_{i}", name.GetString()!, text));
+            i++;
+        }
+        return result;
     }
 
     /// <summary>The model from this node's store or, in a cluster, another node's (the request runs there).</summary>
@@ -363,14 +441,50 @@ internal sealed record GenerateShape(string Model, bool Raw, OllamaModelCatalog 
             OllamaJson.Context.OllamaGenerateDone, cancellationToken);
 }
 
-internal sealed record ChatShape(string Model, OllamaModelCatalog Catalog) : IOllamaShape
+/// <summary>
+/// The assistant message of /api/chat. With tools, text that may be a call is held until the generation ends and then sent
+/// as <c>tool_calls</c> (or as the text, when it was none), as Ollama does; the final object follows. Not thread-safe: one per request.
+/// </summary>
+internal sealed class ChatShape(string model, OllamaModelCatalog catalog, ToolCallingPlan? plan = null) : IOllamaShape
 {
-    public ValueTask WriteChunkAsync(NdjsonWriter writer, string text, CancellationToken cancellationToken) =>
-        writer.WriteAsync(new OllamaChatChunk(Model, Catalog.Now(), new OllamaMessage("assistant", text), false),
-            OllamaJson.Context.OllamaChatChunk, cancellationToken);
+    private readonly StringBuilder _held = new();
 
-    public ValueTask WriteDoneAsync(NdjsonWriter writer, string text, OllamaStats stats, CancellationToken cancellationToken) =>
-        writer.WriteAsync(new OllamaChatDone(Model, Catalog.Now(), new OllamaMessage("assistant", text), true, stats.DoneReason,
+    private bool Watching => plan is { Tools.Count: > 0 } p && p.Choice is not ToolChoice.NoneChoice;
+
+    public ValueTask WriteChunkAsync(NdjsonWriter writer, string text, CancellationToken cancellationToken)
+    {
+        if (Watching)
+        {
+            _held.Append(text);
+            return ValueTask.CompletedTask;
+        }
+        return writer.WriteAsync(new OllamaChatChunk(model, catalog.Now(), new OllamaMessage("assistant", text), false),
+            OllamaJson.Context.OllamaChatChunk, cancellationToken);
+    }
+
+    public async ValueTask WriteDoneAsync(NdjsonWriter writer, string text, OllamaStats stats, CancellationToken cancellationToken)
+    {
+        var message = new OllamaMessage("assistant", text);
+        if (Watching)
+        {
+            var streamed = _held.Length > 0;
+            var output = streamed ? _held.ToString() : text;
+            var parsed = plan!.ParseOutput(output);
+            var answer = parsed.Calls.Count == 0
+                ? new OllamaMessage("assistant", output)
+                : new OllamaMessage("assistant", (parsed.Content ?? "").Trim()) { ToolCalls = [.. parsed.Calls.Select(OllamaToolCall.From)] };
+            if (streamed)
+            {
+                await writer.WriteAsync(new OllamaChatChunk(model, catalog.Now(), answer, false), OllamaJson.Context.OllamaChatChunk, cancellationToken);
+                message = new OllamaMessage("assistant", "");
+            }
+            else
+            {
+                message = answer;
+            }
+        }
+        await writer.WriteAsync(new OllamaChatDone(model, catalog.Now(), message, true, stats.DoneReason,
             stats.TotalDuration, stats.LoadDuration, stats.PromptEvalCount, stats.PromptEvalDuration, stats.EvalCount, stats.EvalDuration),
             OllamaJson.Context.OllamaChatDone, cancellationToken);
+    }
 }

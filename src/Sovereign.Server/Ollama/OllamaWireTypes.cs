@@ -45,6 +45,8 @@ internal sealed class OllamaMessageInput
     public JsonElement? Content { get; set; }
     public JsonElement? Images { get; set; }
     public JsonElement? ToolCalls { get; set; }
+    /// <summary>On a tool message: which call it answers (newer Ollama clients send it; otherwise the calls are answered in order).</summary>
+    public string? ToolName { get; set; }
 }
 
 /// <summary>/api/show, /api/delete and /api/pull name the model in "model" (current) or "name" (older clients).</summary>
@@ -96,7 +98,33 @@ internal sealed record OllamaShowResponse(
     IReadOnlyList<string> Capabilities,
     string ModifiedAt);
 
-internal sealed record OllamaMessage(string Role, string Content);
+internal sealed record OllamaMessage(string Role, string Content)
+{
+    /// <summary>The calls the model made, in Ollama's shape; absent when it answered in text.</summary>
+    public IReadOnlyList<OllamaToolCall>? ToolCalls { get; init; }
+}
+
+/// <summary>One tool call as Ollama sends it: the function's name and its arguments as a JSON object (no id).</summary>
+internal sealed record OllamaToolCall(OllamaToolFunction Function)
+{
+    public static OllamaToolCall From(Sovereign.Agents.ToolCalling.ToolCall call)
+    {
+        JsonElement arguments;
+        try
+        {
+            using var parsed = JsonDocument.Parse(call.Arguments);
+            arguments = parsed.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            // Not JSON (only possible without a grammar): the text as it came, for the client to judge.
+            arguments = JsonSerializer.SerializeToElement(call.Arguments, OllamaJson.Context.String);
+        }
+        return new OllamaToolCall(new OllamaToolFunction(call.Name, arguments));
+    }
+}
+
+internal sealed record OllamaToolFunction(string Name, JsonElement Arguments);
 
 /// <summary>One streamed piece of /api/generate (also the empty-prompt load/unload answer, with done_reason).</summary>
 internal sealed record OllamaGenerateChunk(
