@@ -108,6 +108,8 @@ public static class WebComposition
             return Results.File(Encoding.UTF8.GetBytes(file.Text), file.ContentType + "; charset=utf-8", file.FileName);
         }).RequireAuthorization().WithName("WebExportConversation");
 
+        app.MapUserForms();
+
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
