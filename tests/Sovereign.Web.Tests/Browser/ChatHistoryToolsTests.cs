@@ -95,4 +95,30 @@ public sealed class ChatHistoryToolsTests(WebUiServer server) : IAsyncLifetime
         Assert.Contains("json or markdown", await bad.TextAsync(), StringComparison.Ordinal);
         await server.CloseContextsAsync();
     }
+
+    [Fact]
+    public async Task In_Persian_the_history_tools_speak_Persian_and_an_empty_title_is_refused_in_Persian()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        using var admin = server.Client(WebUiServer.AdminKey);
+        var id = await KeepAsync(admin, $"گفتگوی آزمایشی {tag}", "سلام", "درود");
+
+        var page = await server.NewPageAsync();
+        await page.GotoAsync("culture?name=fa&redirect=/signin");
+        await WebUiServer.SignInAsync(page);
+        await WebUiServer.WaitInteractiveAsync(page);
+        await page.Locator("#history summary").ClickAsync();
+        await page.Locator("#history-search").FillAsync("هیچ‌چیز " + tag);
+        await Assertions.Expect(page.Locator("#history-none")).ToHaveTextAsync("هیچ گفتگوی نگه‌داشته‌ای جور نیست.");
+        await page.Locator("#history-search").FillAsync(tag);
+        var row = page.Locator($"#history li[data-conversation='{id}']");
+        await Assertions.Expect(row.Locator("button.open-conversation")).ToHaveTextAsync($"گفتگوی آزمایشی {tag}");
+        await row.Locator("button.rename-conversation").ClickAsync();
+        await page.Locator("#rename-title").FillAsync("");
+        await page.Locator("#rename-save").ClickAsync();
+        await Assertions.Expect(page.Locator("#rename-error")).ToHaveTextAsync("یک عنوان وارد کنید.");
+        var markdown = await DownloadAsync(page, row.Locator("a.export-markdown"));
+        Assert.Contains($"# گفتگوی آزمایشی {tag}", markdown, StringComparison.Ordinal);
+        await server.CloseContextsAsync();
+    }
 }
