@@ -49,7 +49,8 @@ public sealed partial class AppEditorTests(WebUiServer server) : IAsyncLifetime
         await WebUiServer.WaitInteractiveAsync(page);
         await page.Locator("#app-template").SelectOptionAsync("customer-support");
         await page.Locator("#app-id").FillAsync(id);
-        await page.Locator("#app-model").FillAsync(WebUiServer.ChatModel);
+        // The installed model that can chat is offered first, in place of the template's own (not installed here).
+        await Assertions.Expect(page.Locator("#app-model")).ToHaveValueAsync(WebUiServer.ChatModel);
         await page.Locator("#app-knowledge").SelectOptionAsync(new SelectOptionValue { Label = kb });
         await page.Locator("#create-app").ClickAsync();
         await page.WaitForURLAsync($"**/apps/{id}/edit");
