@@ -1,8 +1,10 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sovereign.Core.Errors;
 using Sovereign.Web.Access;
 using Sovereign.Web.Components;
 using Sovereign.Web.Formatting;
@@ -90,6 +92,23 @@ public static class WebComposition
             await WebAuth.SignOutAsync(context);
             return Results.LocalRedirect(WebAuth.SignInPath);
         }).AllowAnonymous().DisableAntiforgery().WithName("WebSignOut");
+
+        // A download is a plain GET the browser saves, which an interactive page cannot hand it; reading only, so no antiforgery token.
+        app.MapGet("/chat/export/{id}", async (string id, string? format, HttpContext context, IConversationHistory history) =>
+        {
+            if (WebUser.From(context.User) is not { } user) return Results.Challenge();
+            var kind = format switch
+            {
+                null or "json" => WebExportFormat.Json,
+                "markdown" or "md" => WebExportFormat.Markdown,
+                _ => throw SovereignException.Invalid($"Unknown export format '{format}'; use json or markdown.", "format", "invalid_value"),
+            };
+            var file = await history.ExportAsync(user, id, kind, context.RequestAborted)
+                ?? throw SovereignException.NotFound($"No conversation '{id}'.", "id", "conversation_not_found");
+            return Results.File(Encoding.UTF8.GetBytes(file.Text), file.ContentType + "; charset=utf-8", file.FileName);
+        }).RequireAuthorization().WithName("WebExportConversation");
+
+        app.MapUserForms();
 
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -2,9 +2,11 @@ using System.Text.Json;
 using Sovereign.Apps.Conversations;
 using Sovereign.Apps.Definitions;
 using Sovereign.Apps.Store;
+using Sovereign.Core.Errors;
 using Sovereign.Core.Tenancy;
 using Sovereign.Knowledge.Citations;
 using Sovereign.Knowledge.Retrieval;
+using Sovereign.Server.Conversations;
 using Sovereign.Web.Access;
 
 namespace Sovereign.Server.WebUi;
@@ -68,6 +70,29 @@ internal sealed class WebConversationHistory(IConversationStore store) : IConver
     public async Task<bool> DeleteAsync(WebUser user, string id, CancellationToken cancellationToken = default)
     {
         using (TenantScope.Enter(user.TenantId)) return await store.DeleteAsync(Owner(user), id, cancellationToken);
+    }
+
+    public int MaxTitleLength => ConversationsApi.MaxTitleLength;
+
+    public async Task<bool> RenameAsync(WebUser user, string id, string title, CancellationToken cancellationToken = default)
+    {
+        title = title.Trim();
+        if (title.Length == 0) throw SovereignException.Invalid("'title' must be a non-empty string.", "title", "invalid_type");
+        if (title.Length > MaxTitleLength)
+            throw SovereignException.Invalid($"title must be at most {MaxTitleLength} characters, got {title.Length}.", "title", "invalid_value");
+        using (TenantScope.Enter(user.TenantId)) return await store.RenameAsync(Owner(user), id, title, cancellationToken) is not null;
+    }
+
+    public async Task<WebConversationFile?> ExportAsync(WebUser user, string id, WebExportFormat format, CancellationToken cancellationToken = default)
+    {
+        Conversation? found;
+        using (TenantScope.Enter(user.TenantId)) found = await store.GetAsync(Owner(user), id, cancellationToken);
+        if (found is null) return null;
+        // The API's export, byte for byte, so a file saved from the browser and one fetched with a key are the same.
+        return format == WebExportFormat.Markdown
+            ? new WebConversationFile($"{id}.md", "text/markdown", ConversationExport.ToMarkdown(found))
+            : new WebConversationFile($"{id}.json", "application/json",
+                ConversationExport.ToJson(found).ToJsonString(new JsonSerializerOptions(AppDefinition.Json) { WriteIndented = true }));
     }
 
     private static string Owner(WebUser user) => user.Method == WebSignInMethods.ApiKey ? user.Id : $"session:{user.Id}";

@@ -30,6 +30,7 @@ internal static class WebUiComposition
         services.AddSingleton<IChatGrounding, WebChatGrounding>();
         services.AddSingleton<IConversationHistory, WebConversationHistory>();
         services.AddSingleton<IAppCatalog, WebAppCatalog>();
+        services.AddSingleton<IAppEditor, WebAppEditor>();
         services.AddTransient<IClaimsTransformation, WebSessionClaims>();
         // Local accounts (the tenancy area's session cookie and POST /auth/login) sign in to the interface too.
         services.Configure<WebAuthOptions>(o =>

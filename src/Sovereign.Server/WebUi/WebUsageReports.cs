@@ -13,7 +13,13 @@ internal sealed class WebUsageReports(IUsageStore usage) : IUsageReports
         IReadOnlyList<UsageGroup> groups;
         using (TenantScope.Enter(tenantId))
         {
-            groups = await usage.GroupAsync(new UsageQuery(From: from, GroupBy: groupBy == WebUsageGrouping.Day ? UsageGrouping.Day : UsageGrouping.Model),
+            groups = await usage.GroupAsync(new UsageQuery(From: from, GroupBy: groupBy switch
+            {
+                WebUsageGrouping.Day => UsageGrouping.Day,
+                WebUsageGrouping.Model => UsageGrouping.Model,
+                WebUsageGrouping.App => UsageGrouping.App,
+                _ => UsageGrouping.Key,
+            }),
                 cancellationToken);
         }
         var rows = groups.Select(g => new WebUsageRow(g.Group, g.Requests, g.PromptTokens, g.CompletionTokens));

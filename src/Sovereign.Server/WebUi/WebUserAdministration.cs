@@ -48,6 +48,37 @@ internal sealed class WebUserAdministration(IUserStore users, IAuditLog audit) :
         }
     }
 
+    public async Task<WebAccount?> SetRoleAsync(WebUser actor, string id, string role, CancellationToken cancellationToken = default)
+    {
+        if (!Roles.Contains(role))
+            throw SovereignException.Invalid($"Invalid value for 'role': '{role}'. Supported values are: {string.Join(", ", Roles.Select(r => $"'{r}'"))}.", "role", "invalid_value");
+        using (TenantScope.Enter(actor.TenantId))
+        {
+            if (await users.FindAsync(id, cancellationToken) is not { } found) return null;
+            // Making or unmaking an owner stays with the API, where only an owner may do it.
+            if (found.Role == Tenancy.Roles.Owner) throw SovereignException.Invalid("Only an owner may change an owner's role.", "role", "invalid_value");
+            if (found.Role == role) return ToWeb(found);
+            var user = await users.SetRoleAsync(id, role, cancellationToken);
+            if (user is null) return null;
+            await audit.AppendAsync(new AuditEvent(AuditActions.UserRoleChanged, id, $"role {role}") { Actor = Actor(actor) }, CancellationToken.None);
+            return ToWeb(user);
+        }
+    }
+
+    public async Task<WebAccount?> SetPasswordAsync(WebUser actor, string id, string password, CancellationToken cancellationToken = default)
+    {
+        if (password.Length < MinPasswordLength)
+            throw SovereignException.Invalid($"password must be at least {MinPasswordLength} characters.", "password", "invalid_value");
+        using (TenantScope.Enter(actor.TenantId))
+        {
+            if (await users.FindAsync(id, cancellationToken) is null) return null;
+            var user = await users.SetPasswordAsync(id, password, cancellationToken);
+            if (user is null) return null;
+            await audit.AppendAsync(new AuditEvent(AuditActions.UserPasswordChanged, id) { Actor = Actor(actor) }, CancellationToken.None);
+            return ToWeb(user);
+        }
+    }
+
     public async Task<WebAccount?> DisableAsync(WebUser actor, string id, CancellationToken cancellationToken = default)
     {
         using (TenantScope.Enter(actor.TenantId))

@@ -6,6 +6,15 @@ public sealed record WebConversationSummary(string Id, string Title, string Mode
 /// <summary>A kept message; <paramref name="Citations"/> are the passages its answer was grounded on. Immutable.</summary>
 public sealed record WebConversationMessage(string Role, string Content, IReadOnlyList<WebCitation> Citations);
 
+public enum WebExportFormat
+{
+    Json,
+    Markdown,
+}
+
+/// <summary>A conversation as a file to download, in the same shape as <c>GET /v1/conversations/{id}/export</c>. Immutable.</summary>
+public sealed record WebConversationFile(string FileName, string ContentType, string Text);
+
 /// <summary>
 /// The signed-in user's kept chats, over the same store as <c>/v1/conversations</c> (a key sees the same history in
 /// the browser and through the API). Someone else's conversation looks absent. Thread-safe.
@@ -24,4 +33,12 @@ public interface IConversationHistory
     Task<bool> AppendAsync(WebUser user, string id, IReadOnlyList<WebConversationMessage> messages, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(WebUser user, string id, CancellationToken cancellationToken = default);
+
+    int MaxTitleLength { get; }
+
+    /// <summary>Gives the conversation a new title (trimmed; empty or too long throws <c>SovereignException</c>); false when absent.</summary>
+    Task<bool> RenameAsync(WebUser user, string id, string title, CancellationToken cancellationToken = default);
+
+    /// <summary>The conversation as a file; null when absent.</summary>
+    Task<WebConversationFile?> ExportAsync(WebUser user, string id, WebExportFormat format, CancellationToken cancellationToken = default);
 }

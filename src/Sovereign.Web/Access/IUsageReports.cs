@@ -4,9 +4,11 @@ public enum WebUsageGrouping
 {
     Day,
     Model,
+    App,
+    Key,
 }
 
-/// <summary>Generation usage summed over one group (a day <c>2026-11-27</c> or a model). Immutable.</summary>
+/// <summary>Generation usage summed over one group (a day <c>2026-11-27</c>, a model, an app id or a key id; empty for none). Immutable.</summary>
 public sealed record WebUsageRow(string Group, long Requests, long PromptTokens, long CompletionTokens)
 {
     public long TotalTokens => PromptTokens + CompletionTokens;
@@ -18,6 +20,6 @@ public sealed record WebUsageRow(string Group, long Requests, long PromptTokens,
 /// </summary>
 public interface IUsageReports
 {
-    /// <summary>Usage since <paramref name="from"/>, grouped; days oldest first, models by most tokens.</summary>
+    /// <summary>Usage since <paramref name="from"/>, grouped; days oldest first, the rest by most tokens.</summary>
     Task<IReadOnlyList<WebUsageRow>> GroupAsync(string tenantId, WebUsageGrouping groupBy, DateTimeOffset from, CancellationToken cancellationToken = default);
 }

@@ -23,6 +23,12 @@ public interface IUserAdministration
     Task<WebAccount> CreateAsync(WebUser actor, string username, string? displayName, string role, string password,
         CancellationToken cancellationToken = default);
 
+    /// <summary>Gives the user one of <see cref="Roles"/>; an owner's role stays with the API. Null when the tenant has no such user.</summary>
+    Task<WebAccount?> SetRoleAsync(WebUser actor, string id, string role, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the user's password (at least <see cref="MinPasswordLength"/> characters). Null when the tenant has no such user.</summary>
+    Task<WebAccount?> SetPasswordAsync(WebUser actor, string id, string password, CancellationToken cancellationToken = default);
+
     /// <summary>Disables (idempotently) so the user can no longer sign in; null when the tenant has no such user.</summary>
     Task<WebAccount?> DisableAsync(WebUser actor, string id, CancellationToken cancellationToken = default);
 }

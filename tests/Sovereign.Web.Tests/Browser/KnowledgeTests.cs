@@ -67,4 +67,50 @@ public sealed class KnowledgeTests(WebUiServer server) : IAsyncLifetime
         await Assertions.Expect(page.Locator("tr[data-kb-name='has spaces in it']")).ToHaveCountAsync(0);
         await server.CloseContextsAsync();
     }
+
+    [Fact]
+    public async Task A_large_upload_shows_a_progress_bar_that_rises_with_the_bytes_received_up_to_the_whole_file()
+    {
+        var page = await server.NewPageAsync();
+        await WebUiServer.SignInAsync(page);
+        await page.GotoAsync("knowledge");
+        await WebUiServer.WaitInteractiveAsync(page);
+        var name = "scans-" + Guid.NewGuid().ToString("N")[..6];
+        await page.Locator("#kb-name").FillAsync(name);
+        await page.Locator("#kb-create").ClickAsync();
+        await Assertions.Expect(page.Locator("#kb-selected")).ToHaveAttributeAsync("data-kb-name", name);
+
+        // Every value the bar shows, as the page shows it.
+        await page.EvaluateAsync("""
+            () => {
+              window.uploadSeen = [];
+              new MutationObserver(() => {
+                const bar = document.getElementById("kb-upload-progress");
+                if (!bar) return;
+                const done = Number(bar.dataset.done), seen = window.uploadSeen;
+                if (seen.length === 0 || seen[seen.length - 1][0] !== done) seen.push([done, Number(bar.dataset.total)]);
+              }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-done"] });
+            }
+            """);
+        // Random bytes: large enough to arrive in many pieces, and quickly refused by ingestion, which is not what this is about.
+        var bytes = new byte[3 * 1024 * 1024];
+        new Random(11).NextBytes(bytes);
+        await page.Locator("#kb-upload").SetInputFilesAsync(new FilePayload { Name = "scan.bin", MimeType = "application/octet-stream", Buffer = bytes });
+        await Assertions.Expect(page.Locator("#kb-documents tr[data-document='scan.bin']")).ToHaveCountAsync(1, new() { Timeout = 120_000 });
+        // Done, the bar stays full.
+        await Assertions.Expect(page.Locator("#kb-upload-progress")).ToHaveAttributeAsync("data-done", bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Assertions.Expect(page.Locator("#kb-uploading")).ToContainTextAsync("Uploaded");
+
+        var seen = await page.EvaluateAsync<long[][]>("() => window.uploadSeen");
+        Assert.NotEmpty(seen);
+        Assert.All(seen, s => Assert.Equal(bytes.Length, s[1]));
+        var done = seen.Select(s => s[0]).ToList();
+        Assert.Equal(done.Order(), done);
+        Assert.Contains(done, d => d > 0 && d < bytes.Length);
+        Assert.Equal(bytes.Length, done[^1]);
+
+        using var admin = server.Client(WebUiServer.AdminKey);
+        await admin.DeleteAsync($"v1/knowledge/{name}");
+        await server.CloseContextsAsync();
+    }
 }

@@ -9,7 +9,11 @@ public sealed class LanguageAndPagesTests(WebUiServer server) : IAsyncLifetime
 
     public Task DisposeAsync() => server.CloseContextsAsync();
 
-    private static readonly string[] SignedInPages = ["", "apps", "knowledge", "manage/models", "manage/keys", "manage/users", "manage/usage", "manage/audit", "manage/health"];
+    private static readonly string[] SignedInPages = ["", "apps", "knowledge", "manage/models", "manage/keys", "manage/users", "manage/usage", "manage/audit", "manage/health",
+        "apps/" + TourApp + "/edit"];
+
+    /// <summary>An app for the editor's page to show, made once through the API.</summary>
+    private const string TourApp = "web-tour";
 
     [Fact]
     public async Task Switching_to_Persian_makes_the_page_right_to_left_in_Persian_and_back()
@@ -38,6 +42,13 @@ public sealed class LanguageAndPagesTests(WebUiServer server) : IAsyncLifetime
     public async Task Every_page_in_both_languages_loads_with_no_request_to_another_host_labelled_controls_and_a_screenshot()
     {
         Directory.CreateDirectory(WebUiServer.Artifacts);
+        using (var admin = server.Client(WebUiServer.AdminKey))
+        {
+            var app = new System.Text.Json.Nodes.JsonObject { ["id"] = TourApp, ["name"] = "Tour", ["model"] = WebUiServer.ChatModel, ["instructions"] = "Answer." };
+            using var made = await System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(admin, "v1/apps", app);
+            // Already there when the test runs again against the same server.
+            Assert.True(made.IsSuccessStatusCode || made.StatusCode == System.Net.HttpStatusCode.Conflict, await made.Content.ReadAsStringAsync());
+        }
         foreach (var (culture, width) in new[] { ("en", 1280), ("fa", 1280), ("en", 390), ("fa", 390) })
         {
             var page = await server.NewPageAsync(width: width, height: width < 600 ? 844 : 900);
