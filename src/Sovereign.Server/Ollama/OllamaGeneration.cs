@@ -87,6 +87,7 @@ internal sealed partial class OllamaGenerationHandler(
         var received = time.GetTimestamp();
         var body = await JsonBody.ReadAsync(context.Request, OllamaJson.Context.OllamaChatRequest);
         var app = await apps.ApplyAsync(body, context.RequestAborted); // model "app:<id>": the app's model, prompt, defaults
+        if (app is not null) Tenancy.GenerationMeter.MarkApp(context, app.AppId);
 
         // :: Step 1: check everything.
         var limits = options.Value.Limits;

@@ -39,6 +39,7 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         // :: Step 1: parse (bad JSON → 400 saying where).
         var body = await JsonBody.ReadAsync(context.Request, ServerJsonContext.Default.ChatCompletionRequest);
         var app = await apps.ApplyAsync(body, context.RequestAborted); // model "app:<id>": the app's model, prompt, defaults
+        if (app is not null) Tenancy.GenerationMeter.MarkApp(context, app.AppId);
 
         // :: Step 2: check everything, reporting every problem at once.
         var limits = options.Value.Limits;

@@ -27,8 +27,20 @@ internal sealed class GenerationMeter(IQuotaEnforcer quotas, IUsageStore usage, 
     public const string OllamaApi = "ollama";
 
     /// <param name="api">Which API is asking (<see cref="OpenAiApi"/>, <see cref="OllamaApi"/>), as recorded.</param>
-    public IInferenceService Wrap(IInferenceService inference, HttpContext context, string api) =>
-        new MeteredInference(this, inference, context.GetApiPrincipal() ?? Anonymous(), api);
+    public IInferenceService Wrap(IInferenceService inference, HttpContext context, string api)
+    {
+        var caller = context.GetApiPrincipal() ?? Anonymous();
+        // A key bound to an app speaks for that app; otherwise the app the request named ("app:<id>"), if any.
+        if (caller.AppId is null && AppOf(context) is { } app) caller = caller with { AppId = app };
+        return new MeteredInference(this, inference, caller, api);
+    }
+
+    private const string AppItem = "sovereign.usage.app";
+
+    /// <summary>Records that this request runs through the app <paramref name="appId"/>, so its usage is counted under it.</summary>
+    public static void MarkApp(HttpContext context, string appId) => context.Items[AppItem] = appId;
+
+    private static string? AppOf(HttpContext context) => context.Items.TryGetValue(AppItem, out var app) ? app as string : null;
 
     /// <summary>A keyless loopback Ollama client (when allowed) acts for the tenant in scope, without a key of its own.</summary>
     private static ApiPrincipal Anonymous() =>

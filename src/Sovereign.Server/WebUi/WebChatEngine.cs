@@ -17,13 +17,14 @@ internal sealed class WebChatEngine(IInferenceService engine, GenerationMeter me
 {
     public const string Api = "web";
 
-    public IInferenceService For(WebUser user)
+    public IInferenceService For(WebUser user, string? appId = null)
     {
         // The meter reads the caller from an HttpContext; a Blazor circuit has none per call, so it gets its own.
         var context = new DefaultHttpContext();
         context.SetApiPrincipal(user.Method == WebSignInMethods.ApiKey
             ? new ApiPrincipal(user.Id, user.TenantId, user.Name, user.Scopes)
             : new ApiPrincipal($"session:{user.Id}", user.TenantId, user.Name, user.Scopes) { UserId = user.Id, IsSession = true });
+        if (appId is not null) GenerationMeter.MarkApp(context, appId);
         return new TenantScoped(meter.Wrap(engine, context, Api), user.TenantId);
     }
 

@@ -8,5 +8,6 @@ namespace Sovereign.Web.Access;
 /// </summary>
 public interface IWebChatEngine
 {
-    IInferenceService For(WebUser user);
+    /// <param name="appId">The app whose page the chat is on, so usage is counted under it; null for the plain chat.</param>
+    IInferenceService For(WebUser user, string? appId = null);
 }

@@ -105,6 +105,23 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
     }
 
     [Fact]
+    public async Task Usage_is_counted_under_the_app_a_request_names_even_with_a_key_not_bound_to_it()
+    {
+        await _server.CreateFromTemplateAsync("customer-support", "usage-desk");
+        var (chat, _) = await _server.Admin.PostJsonAsync("v1/chat/completions",
+            """{"model": "app:usage-desk", "messages": [{"role": "user", "content": "Where is my parcel?"}], "max_tokens": 4}""");
+        var (ollama, _) = await _server.Admin.PostJsonAsync("api/chat",
+            """{"model": "app:usage-desk", "stream": false, "messages": [{"role": "user", "content": "Where is my parcel?"}], "options": {"num_predict": 4}}""");
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (chat, ollama));
+
+        var (status, usage) = await _server.Admin.GetJsonAsync("v1/usage?app_id=usage-desk");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var records = usage["data"]!.AsArray();
+        Assert.Equal(["ollama", "openai"], records.Select(r => r!["api"]!.GetValue<string>()).Order());
+        Assert.All(records, r => Assert.Equal("usage-desk", r!["app_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Personal_data_in_an_apps_inputs_is_masked_before_it_reaches_the_logs()
     {
         await _server.CreateFromTemplateAsync("customer-support", "masked-support");
