@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Sovereign.Server.Tests.EndToEnd;
+using Sovereign.Server.Tests.Knowledge;
 
 namespace Sovereign.Server.Tests.Agents;
 
@@ -124,6 +125,28 @@ public class AgentRunTests(AgentsFixture fixture)
         var finished = events[^1].Data;
         Assert.True(finished["steps"]!.GetValue<int>() < 50);
         Assert.True(finished["prompt_tokens"]!.GetValue<int>() + finished["completion_tokens"]!.GetValue<int>() >= 900);
+    }
+
+    [Fact]
+    public async Task The_knowledge_search_tool_returns_passages_of_a_real_knowledge_base_with_what_a_citation_needs()
+    {
+        var kb = (await fixture.Server.Http.CreateBaseAsync("agent-kb-" + Guid.NewGuid().ToString("N")[..6]))["id"]!.GetValue<string>();
+        await fixture.Server.Http.IngestAsync(kb, KnowledgeClient.Text("dosage.md",
+            "# Dosage\n\nTake one tablet twice a day with food.\n\n# Storage\n\nKeep the tablets below 25 degrees, away from light.", "text/markdown"));
+
+        var id = await fixture.CreateAgentAsync(Agent("knowledge_search", [new { type = "knowledge_search", knowledge_bases = new[] { kb } }]));
+        var events = await fixture.RunAsync(id, "How often do I take the tablets?");
+
+        var call = Assert.Single(Of(events, "tool_call"));
+        Assert.Equal("knowledge_search", call["name"]!.GetValue<string>());
+        var result = Assert.Single(Of(events, "tool_result"));
+        Assert.False(result["is_error"]!.GetValue<bool>(), result["content"]!.GetValue<string>());
+        // Whatever query the grammar let the model write, the hybrid search returns this base's passages, with their source.
+        // (The event carries the result's first 500 characters; the model gets all of it.)
+        var content = result["content"]!.GetValue<string>();
+        Assert.StartsWith("{\"query\":", content, StringComparison.Ordinal);
+        foreach (var part in new[] { "\"document\":\"dosage.md\"", $"\"knowledge_base\":\"{kb}\"", "\"chunk_id\":\"", "\"headings\":[\"" })
+            Assert.Contains(part, content, StringComparison.Ordinal);
     }
 
     [Fact]
