@@ -144,7 +144,7 @@ public class AgentRunTests(AgentsFixture fixture)
         // Whatever query the grammar let the model write, the hybrid search returns this base's passages, with their source.
         // (The event carries the result's first 500 characters; the model gets all of it.)
         var content = result["content"]!.GetValue<string>();
-        Assert.StartsWith("{\"query\":", content, StringComparison.Ordinal);
+        Assert.StartsWith("{\"passages\":[{\"document\":\"dosage.md\"", content, StringComparison.Ordinal);
         foreach (var part in new[] { "\"document\":\"dosage.md\"", $"\"knowledge_base\":\"{kb}\"", "\"chunk_id\":\"", "\"headings\":[\"" })
             Assert.Contains(part, content, StringComparison.Ordinal);
     }

@@ -69,6 +69,7 @@ public sealed class KnowledgeSearchTool(IKnowledgeSearch search, IReadOnlyList<s
                 ["text"] = hit.Text.Length > MaxPassageChars ? hit.Text[..MaxPassageChars] + "…" : hit.Text,
             });
         }
-        return new ToolResult(new JsonObject { ["query"] = query, ["passages"] = passages }.ToJsonString());
+        // Passages first: a trace keeps a result's first 500 characters, which then hold the first source rather than an echo of the query.
+        return new ToolResult(new JsonObject { ["passages"] = passages, ["query"] = query }.ToJsonString());
     }
 }
