@@ -134,6 +134,14 @@ public static class TenantIsolationRegistry
         ["POST admin/cluster/nodes/{}/drain"] = "Operator-only; nodes are the installation's, not a tenant's.",
         ["GET apps/{}"] = "The web UI's chat page (cookie sign-in, not API keys); it reads the app through the same tenant-filtered app store that the probes of v1/apps/{id} prove.",
         ["POST apps/{}"] = "The web UI's chat page form posts (Blazor), as above.",
+        // Web routes under cookie sign-in (the matrix speaks with API keys): each acts as the signed-in user inside
+        // TenantScope.Enter(user.TenantId), through the same tenant-filtered stores the probes above prove.
+        ["GET apps/{}/edit"] = "Web app editor (cookie sign-in, admins): reads and writes through the tenant-filtered app store, as v1/apps/{id}.",
+        ["POST apps/{}/edit"] = "Web app editor form posts, as above.",
+        ["GET chat/export/{}"] = "Web chat download (cookie sign-in): the conversation store filtered by tenant and owner, as v1/conversations/{id}/export.",
+        ["POST manage/users/{}/role"] = "Web user administration form (cookie sign-in, antiforgery): the tenant-filtered user store, as admin/users/{id}.",
+        ["POST manage/users/{}/password"] = "Web user administration form, as above.",
+        ["POST manage/users/{}/disable"] = "Web user administration form, as above.",
     };
 
     /// <summary>"GET v1/apps/{}/versions/{}": the method and the path with every parameter blanked, for matching probes to routes.</summary>
