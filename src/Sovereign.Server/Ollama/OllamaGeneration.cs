@@ -98,6 +98,7 @@ internal sealed partial class OllamaGenerationHandler(
         var grammar = StructuredOutput.FromOllamaFormat(body.Format, problems);
         OllamaRequestMapper.RefuseThink(body.Think, problems);
         var tools = ToolRequestMapper.Tools(body.Tools, problems);
+        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0, problems);
         var turns = MapMessages(body.Messages, problems, out var chars);
         SamplingRequestMapper.CheckPromptLength(chars, "messages", limits, problems);
         problems.ThrowIfAny();
@@ -117,13 +118,19 @@ internal sealed partial class OllamaGenerationHandler(
             return;
         }
 
-        // :: Step 4: tools, in the format of the model's family, as /v1/chat/completions does (Ollama has no tool_choice: auto).
+        // :: Step 4: tools, in the format of the model's family, as /v1/chat/completions does; tool_choice (our extension) forces a call.
         ToolCallingPlan? plan = null;
         List<ChatMessage> messages;
         if (tools.Count > 0 || turns.Any(t => t.ToolCalls is not null))
         {
-            plan = ToolCallingPlan.Create(turns, tools, tools.Count > 0 ? ToolChoice.Auto : ToolChoice.None, parallel: true, ToolCallFormats.ForTemplate(manifest.ChatTemplateOverride));
+            plan = ToolCallingPlan.Create(turns, tools, toolChoice, parallel: true, ToolCallFormats.ForTemplate(manifest.ChatTemplateOverride));
             messages = [.. plan.Messages];
+            if (plan.Grammar is not null)
+            {
+                if (grammar is not null)
+                    throw SovereignException.Invalid("A required or named tool call cannot be combined with format.", "tool_choice");
+                grammar = plan.Grammar;
+            }
         }
         else
         {

@@ -36,6 +36,12 @@ internal sealed class OllamaChatRequest
     public JsonElement? KeepAlive { get; set; }
     public JsonElement? Format { get; set; }
     public JsonElement? Tools { get; set; }
+
+    /// <summary>
+    /// Not Ollama's: OpenAI's tool_choice ("auto", "none", "required" or a named function), so that a client can force a
+    /// call, which a model that cannot choose tools by itself needs. Absent: "auto" with tools.
+    /// </summary>
+    public JsonElement? ToolChoice { get; set; }
     public JsonElement? Think { get; set; }
 }
 
