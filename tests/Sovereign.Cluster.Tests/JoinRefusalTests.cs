@@ -1,3 +1,4 @@
+using Sovereign.Bench.Hosting;
 using System.Net;
 using System.Net.Http.Json;
 using Sovereign.Cluster.Tests.Support;
@@ -33,7 +34,7 @@ public sealed class JoinRefusalTests
     [Fact]
     public async Task A_node_with_another_secret_on_the_same_Redis_is_not_a_member()
     {
-        await using var redis = await RedisServer.StartAsync();
+        await using var redis = await RedisProcess.StartAsync(CancellationToken.None);
         await using var a = await ClusterNode.StartAsync("a", redis.Endpoint, withModel: false);
         await using var other = await ClusterNode.StartAsync("other", redis.Endpoint, withModel: true, "--Sovereign:ClusterSecret=another-secret-0123456789abcdef");
 
@@ -56,7 +57,7 @@ public sealed class JoinRefusalTests
             using var otherCa = TestCertificates.SelfSigned("Another CA");
             using var stranger = TestCertificates.SignedBy(otherCa, "node-x");
 
-            await using var redis = await RedisServer.StartAsync();
+            await using var redis = await RedisProcess.StartAsync(CancellationToken.None);
             await using var a = await ClusterNode.StartAsync("a", redis.Endpoint, withModel: false,
                 $"--Sovereign:ClusterCertificate={TestCertificates.WritePfx(member, folder, "pw-a")}", "--Sovereign:ClusterCertificatePassword=pw-a",
                 $"--Sovereign:ClusterCertificateAuthority={caPath}");

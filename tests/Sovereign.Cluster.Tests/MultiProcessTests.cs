@@ -1,3 +1,4 @@
+using Sovereign.Bench.Hosting;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -23,7 +24,7 @@ public sealed class MultiProcessTests(ITestOutputHelper output)
     [Fact]
     public async Task A_node_killed_with_SIGKILL_is_replaced_by_another_for_the_next_request_and_sov_cluster_status_shows_the_nodes()
     {
-        var redis = await RedisServer.StartAsync();
+        var redis = await RedisProcess.StartAsync(CancellationToken.None);
         var postgres = await PostgresInstance.StartAsync();
         var nodes = new List<SovNode>();
         try

@@ -1,3 +1,4 @@
+using Sovereign.Bench.Hosting;
 using System.Security.Cryptography.X509Certificates;
 using Sovereign.Cluster.Hosting;
 using Sovereign.Cluster.Tests.Support;
@@ -43,7 +44,7 @@ public sealed class TlsClusterTests
             await File.WriteAllTextAsync(caPath, ca.ExportCertificatePem());
             using var nodeA = TestCertificates.SignedBy(ca, "node-a");
             using var nodeB = TestCertificates.SignedBy(ca, "node-b");
-            var redis = await RedisServer.StartAsync();
+            var redis = await RedisProcess.StartAsync(CancellationToken.None);
             await using (redis)
             {
                 await using var a = await ClusterNode.StartAsync("a", redis.Endpoint, withModel: false,

@@ -1,3 +1,4 @@
+using Sovereign.Bench.Hosting;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -56,7 +57,7 @@ public sealed class ClusterNode : IAsyncDisposable
         string[] args = ["--urls", "http://127.0.0.1:0", $"--Sovereign:Home={home}", $"--Sovereign:AdminKey={AdminKey}",
             "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Orleans=Error", "--Sovereign:Engine:Slots=2", "--Sovereign:Engine:ContextSize=512",
             "--Sovereign:Engine:Threads=1", $"--Sovereign:ClusterRedis={redis}", $"--Sovereign:ClusterSecret={Secret}",
-            $"--Sovereign:ClusterPort={RedisServer.FreePort()}", $"--Sovereign:ClusterNodeName={name}", "--Sovereign:ClusterCallTimeout=00:00:15",
+            $"--Sovereign:ClusterPort={RedisProcess.FreePort()}", $"--Sovereign:ClusterNodeName={name}", "--Sovereign:ClusterCallTimeout=00:00:15",
             .. settings];
         var app = SovereignServer.Build(args);
         await app.StartAsync();

@@ -1,3 +1,4 @@
+using Sovereign.Bench.Hosting;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -53,14 +54,14 @@ internal sealed class SovNode : IAsyncDisposable
         var home = Path.Combine(Path.GetTempPath(), $"sov-mp-{name}-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(home);
         if (withModel) await new FileModelStore(new SovereignPaths(home)).ImportAsync(TestModels.Stories260K, ModelName.Parse(ClusterNode.Model));
-        var url = $"http://127.0.0.1:{RedisServer.FreePort()}";
+        var url = $"http://127.0.0.1:{RedisProcess.FreePort()}";
         var psi = StartInfo("serve", "--urls", url, "--Sovereign:Engine:Slots=2", "--Sovereign:Engine:ContextSize=512", "--Sovereign:Engine:Threads=1",
             "--Logging:LogLevel:Default=Warning");
         psi.Environment["SOV_HOME"] = home;
         psi.Environment["SOV_ADMIN_KEY"] = ClusterNode.AdminKey;
         psi.Environment["SOV_CLUSTER_REDIS"] = redis;
         psi.Environment["SOV_CLUSTER_SECRET"] = ClusterNode.Secret;
-        psi.Environment["SOV_CLUSTER_PORT"] = RedisServer.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment["SOV_CLUSTER_PORT"] = RedisProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["SOV_CLUSTER_NODE_NAME"] = name;
         if (database is not null) psi.Environment["SOV_DATABASE"] = database;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;

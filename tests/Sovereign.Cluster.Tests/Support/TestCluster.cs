@@ -1,3 +1,5 @@
+using Sovereign.Bench.Hosting;
+
 namespace Sovereign.Cluster.Tests.Support;
 
 /// <summary>Real-cluster tests share the machine's cores and ports; they run one at a time.</summary>
@@ -13,13 +15,13 @@ public sealed class ClusterCollection
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
-    private TestCluster(RedisServer redis, List<ClusterNode> nodes)
+    private TestCluster(RedisProcess redis, List<ClusterNode> nodes)
     {
         Redis = redis;
         Nodes = nodes;
     }
 
-    public RedisServer Redis { get; }
+    public RedisProcess Redis { get; }
     public List<ClusterNode> Nodes { get; }
 
     public ClusterNode this[string name] => Nodes.Single(n => n.Name == name);
@@ -30,7 +32,7 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>As above, with settings of each node's own (a memory budget, say).</summary>
     public static async Task<TestCluster> StartAsync(IReadOnlyList<(string Name, bool WithModel, string[] Settings)> nodes)
     {
-        var redis = await RedisServer.StartAsync();
+        var redis = await RedisProcess.StartAsync(CancellationToken.None);
         var started = new List<ClusterNode>();
         try
         {
