@@ -46,6 +46,25 @@ public sealed class KnowledgeOptions
     public int MaxIngestionAttempts { get; set; } = 3;
 
     /// <summary>
+    /// With a shared PostgreSQL database: how long a node's claim on a running ingestion job lasts without a progress
+    /// report. A job whose node died is taken up by another node once its lease runs out. Default 10 minutes.
+    /// </summary>
+    public TimeSpan JobLease { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How often the ingestion worker looks in the database for jobs it was not told about (queued through another node,
+    /// or left by a node that died). Default 30 seconds.
+    /// </summary>
+    public TimeSpan JobScanInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// In cluster mode with a shared PostgreSQL database: how many partitions a knowledge base's vectors are split into,
+    /// each held in memory by a grain the cluster places on one of its nodes and searched in parallel. Default 4.
+    /// </summary>
+    [Range(1, 256)]
+    public int VectorPartitions { get; set; } = 4;
+
+    /// <summary>
     /// A reranker GGUF model to reorder retrieved passages. Not used yet by this build: setting it is refused at start-up
     /// rather than silently ignored.
     /// </summary>

@@ -22,4 +22,7 @@ internal static partial class LogMessages
 
     [LoggerMessage(4005, LogLevel.Information, "Resuming {Count} unfinished ingestion jobs")]
     public static partial void IngestionResuming(this ILogger logger, int count);
+
+    [LoggerMessage(4006, LogLevel.Warning, "Looking for unfinished ingestion jobs failed; trying again at the next scan")]
+    public static partial void IngestionScanFailed(this ILogger logger, Exception exception);
 }

@@ -47,7 +47,7 @@ public sealed class KnowledgeTestBed : IDisposable
     public HybridSearch Search { get; }
 
     public IngestionPipeline Pipeline(Core.Embeddings.IEmbeddingService? embeddings = null) =>
-        new(Store, Index, new DocumentExtractor(), new StructuredChunker(new ApproximateTokenCounter()), embeddings ?? Embeddings, Options,
+        new(Store, Index, new DocumentExtractor(), new StructuredChunker(new ApproximateTokenCounter()), embeddings ?? Embeddings, Originals, Options,
             NullLogger<IngestionPipeline>.Instance);
 
     /// <summary>Stores <paramref name="content"/> as an uploaded original and records the document (queued).</summary>

@@ -17,13 +17,7 @@ internal static partial class FullTextQuery
     /// <summary>The MATCH expression, or null when the text has no words.</summary>
     public static string? From(string text)
     {
-        var terms = Words().Matches(text)
-            .Select(m => m.Value.ToLowerInvariant())
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
-        var content = terms.Where(t => !StopWords.Contains(t)).ToList();
-        if (content.Count > 0) terms = content;
-        terms = [.. terms.Take(MaxTerms)];
+        var terms = Terms(text);
         if (terms.Count == 0) return null;
         var query = new StringBuilder();
         foreach (var term in terms)
@@ -33,6 +27,21 @@ internal static partial class FullTextQuery
         }
         return query.ToString();
     }
+
+    /// <summary>
+    /// The distinct words a search looks for, lowercased, function words left out (unless that leaves none), at most
+    /// <see cref="MaxTerms"/>. Every index matches these (SQLite's FTS5 and PostgreSQL's full text alike).
+    /// </summary>
+    public static IReadOnlyList<string> Terms(string text)
+    {
+        var terms = Words(text).Distinct(StringComparer.Ordinal).ToList();
+        var content = terms.Where(t => !StopWords.Contains(t)).ToList();
+        if (content.Count > 0) terms = content;
+        return [.. terms.Take(MaxTerms)];
+    }
+
+    /// <summary>Every word of <paramref name="text"/>, lowercased, in order.</summary>
+    public static IEnumerable<string> Words(string text) => WordPattern().Matches(text).Select(m => m.Value.ToLowerInvariant());
 
     private static readonly HashSet<string> StopWords = new(StringComparer.Ordinal)
     {
@@ -49,5 +58,5 @@ internal static partial class FullTextQuery
     };
 
     [GeneratedRegex(@"[\p{L}\p{N}\p{M}\u200C]+")]
-    private static partial Regex Words();
+    private static partial Regex WordPattern();
 }

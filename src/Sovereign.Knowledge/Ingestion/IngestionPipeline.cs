@@ -29,6 +29,7 @@ public sealed class IngestionPipeline(
     IDocumentExtractor extractor,
     IChunker chunker,
     IEmbeddingService embeddings,
+    OriginalStore originals,
     IOptions<KnowledgeOptions> options,
     ILogger<IngestionPipeline> logger)
 {
@@ -53,7 +54,10 @@ public sealed class IngestionPipeline(
         {
             // :: Step 2
             await store.ReportProgressAsync(document.Id, 0.02, "extracting", cancellationToken);
-            var extracted = await extractor.ExtractAsync(document.OriginalPath, settings.ToExtractionLimits(), cancellationToken);
+            // A node that did not receive the upload reads the original the shared database keeps.
+            var original = await originals.LocalCopyAsync(document, (to, ct) => store.CopyOriginalAsync(document.Id, to, ct), cancellationToken)
+                ?? throw SovereignException.NotFound("The stored original of this document is missing.", code: "original_missing");
+            var extracted = await extractor.ExtractAsync(original, settings.ToExtractionLimits(), cancellationToken);
             await store.RecordExtractionAsync(document.Id, extracted.MediaType, extracted.PageCount, extracted.OcrPages, cancellationToken);
 
             // :: Step 3

@@ -22,7 +22,34 @@ public sealed class IngestionWorker(IngestionQueue queue, IngestionPipeline pipe
         foreach (var job in unfinished) queue.Enqueue(job);
 
         var workers = Enumerable.Range(0, options.Value.MaxConcurrentIngestions).Select(_ => RunJobsAsync(stoppingToken));
-        await Task.WhenAll(workers);
+        await Task.WhenAll([.. workers, ScanAsync(stoppingToken)]);
+    }
+
+    /// <summary>
+    /// Looks for jobs again from time to time: with a shared database, a job may have been queued through another node
+    /// or left by one that died (its lease ran out). A job found while it runs here is not queued twice, and one that
+    /// finished in between is not started again (<see cref="IKnowledgeStore.StartJobAsync"/> refuses it).
+    /// </summary>
+    private async Task ScanAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.JobScanInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    foreach (var job in await store.ListUnfinishedJobsAsync(stoppingToken)) queue.Enqueue(job);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.IngestionScanFailed(e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task RunJobsAsync(CancellationToken stoppingToken)

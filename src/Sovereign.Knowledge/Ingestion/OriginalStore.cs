@@ -57,6 +57,46 @@ public sealed class OriginalStore(SovereignPaths paths)
         return new StoredOriginal(final, Convert.ToHexStringLower(hash.GetHashAndReset()), bytes);
     }
 
+    /// <summary>
+    /// A path on this node from which the document's original can be read: where it was stored when this node received
+    /// the upload, else a copy written from the shared database by <paramref name="copy"/> (see
+    /// <see cref="Storage.IKnowledgeStore.CopyOriginalAsync"/>), checked against the SHA-256 recorded at upload. Null
+    /// when neither exists.
+    /// </summary>
+    public async Task<string?> LocalCopyAsync(Storage.KnowledgeDocument document, Func<Stream, CancellationToken, Task<bool>> copy, CancellationToken cancellationToken)
+    {
+        if (File.Exists(document.OriginalPath)) return document.OriginalPath;
+        var folder = FolderOf(document.TenantId, document.KnowledgeBaseId);
+        Directory.CreateDirectory(folder);
+        var final = Path.Combine(folder, document.Id);
+        if (File.Exists(final)) return final;
+        var temp = final + ".partial";
+        try
+        {
+            string sha;
+            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            await using (var hashing = new HashingStream(file))
+            {
+                if (!await copy(hashing, cancellationToken))
+                {
+                    TryDelete(temp);
+                    return null;
+                }
+                sha = hashing.Sha256();
+                file.Flush(flushToDisk: true);
+            }
+            if (!sha.Equals(document.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidOperationException($"The original of '{document.Id}' in the database does not match the SHA-256 recorded at upload.");
+            File.Move(temp, final, overwrite: true);
+            return final;
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
     public void Delete(string path)
     {
         // Only files under our own folder are ever removed, whatever a database row says.
@@ -116,6 +156,51 @@ public sealed class OriginalStore(SovereignPaths paths)
 /// <param name="Path">Where the original now lives.</param>
 /// <param name="Sha256">Lowercase hex SHA-256 of its bytes.</param>
 public sealed record StoredOriginal(string Path, string Sha256, long Bytes);
+
+/// <summary>Hashes what is written through it; for copies whose digest must be checked before they are kept.</summary>
+internal sealed class HashingStream(Stream inner) : Stream
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public string Sha256() => Convert.ToHexStringLower(_hash.GetHashAndReset());
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => inner.Length;
+    public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        _hash.AppendData(buffer, offset, count);
+        inner.Write(buffer, offset, count);
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        _hash.AppendData(buffer.Span);
+        await inner.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() => inner.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _hash.Dispose();
+        base.Dispose(disposing);
+    }
+}
 
 internal static class NativeFile
 {

@@ -27,7 +27,10 @@ public interface IKnowledgeStore
 
     Task<bool> DeleteDocumentAsync(string knowledgeBaseId, string documentId, CancellationToken cancellationToken = default);
 
-    /// <summary>Marks a job as started (status processing, attempts + 1); returns the updated row, or null when the document is gone.</summary>
+    /// <summary>
+    /// Marks a job as started (status processing, attempts + 1); returns the updated row, or null when it is not to be
+    /// run: the document is gone, has finished (ready or failed), or another node holds a live claim on it.
+    /// </summary>
     Task<KnowledgeDocument?> StartJobAsync(string documentId, CancellationToken cancellationToken = default);
 
     /// <summary>Records progress (0–1) and the stage the job is in.</summary>
@@ -44,6 +47,13 @@ public interface IKnowledgeStore
     /// calls this: it needs no tenant in scope and enters each job's tenant itself.
     /// </summary>
     Task<IReadOnlyList<PendingJob>> ListUnfinishedJobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the document's original, as the database keeps it, to <paramref name="destination"/>, for a node that did
+    /// not receive the upload. False when this store keeps no originals (SQLite: the file on the node's disk is the
+    /// record) or the document is gone.
+    /// </summary>
+    Task<bool> CopyOriginalAsync(string documentId, Stream destination, CancellationToken cancellationToken = default);
 }
 
 public enum DocumentStatus

@@ -149,7 +149,7 @@ internal sealed class SqliteKnowledgeStore(SqliteDatabase database, TimeProvider
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             UPDATE kb_documents SET status = 'processing', attempts = attempts + 1, progress = 0, stage = 'starting', error = NULL, updated_at = $now
-            WHERE tenant_id = $tenant AND id = $id
+            WHERE tenant_id = $tenant AND id = $id AND status IN ('queued', 'processing')
             RETURNING {DocumentColumns}
             """;
         command.Parameters.AddWithValue("$tenant", TenantScope.Require());
@@ -184,6 +184,8 @@ internal sealed class SqliteKnowledgeStore(SqliteDatabase database, TimeProvider
         while (await reader.ReadAsync(cancellationToken)) jobs.Add(new PendingJob(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
         return jobs;
     }
+
+    public Task<bool> CopyOriginalAsync(string documentId, Stream destination, CancellationToken cancellationToken = default) => Task.FromResult(false);
 
     private async Task UpdateAsync(string documentId, string set, (string Name, object Value)[] values, CancellationToken cancellationToken)
     {

@@ -10,6 +10,7 @@ using Sovereign.Apps;
 using Sovereign.Core.Options;
 using Sovereign.Core.Tenancy;
 using Sovereign.Data;
+using Sovereign.Knowledge;
 using Sovereign.Server.Auth;
 using Sovereign.Server.Tenancy;
 
@@ -18,9 +19,8 @@ namespace Sovereign.Server.Hosting;
 /// <summary>
 /// Cluster state: when <c>Sovereign:Database</c> (SOV_DATABASE) names a PostgreSQL database, the stores whose state
 /// every node must see (tenants, users, keys, quotas, request windows and running generations, usage, audit, session-cookie keys, apps,
-/// conversations, agents and their runs) move there, behind the same interfaces. Without it nothing changes: the node
-/// keeps everything in its SQLite database. Knowledge (bases, documents, chunks, vectors) stays in the node's SQLite
-/// database for now: its chunks reference its documents there, so both move together with the cluster index.
+/// conversations, agents and their runs, knowledge bases with their documents' originals, chunks, vectors and full text)
+/// move there, behind the same interfaces. Without it nothing changes: the node keeps everything in its SQLite database.
 /// </summary>
 internal static class SharedStateComposition
 {
@@ -42,6 +42,7 @@ internal static class SharedStateComposition
         services.Replace(ServiceDescriptor.Singleton<IAuditReader>(sp => sp.GetRequiredService<PostgresAuditLog>()));
         services.AddPostgresAppStores();
         services.AddPostgresAgentStores();
+        services.AddPostgresKnowledge();
 
         // A session cookie issued by one node must open on every other: one key ring, one application name.
         services.AddDataProtection().SetApplicationName("Sovereign");

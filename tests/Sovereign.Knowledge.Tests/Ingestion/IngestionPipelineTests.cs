@@ -82,11 +82,11 @@ public sealed class IngestionPipelineTests : IDisposable
         Assert.Contains(new PendingJob("default", kb.Id, doc.Id), await _bed.Store.ListUnfinishedJobsAsync());
 
         await _bed.Pipeline().RunAsync(new PendingJob("default", kb.Id, doc.Id), CancellationToken.None);
-        await _bed.Pipeline().RunAsync(new PendingJob("default", kb.Id, doc.Id), CancellationToken.None); // a duplicate run changes nothing
+        await _bed.Pipeline().RunAsync(new PendingJob("default", kb.Id, doc.Id), CancellationToken.None); // a duplicate run of a finished job does nothing
 
         var ready = (await _bed.Store.FindDocumentAsync(kb.Id, doc.Id))!;
         Assert.Equal(DocumentStatus.Ready, ready.Status);
-        Assert.Equal(3, ready.Attempts);
+        Assert.Equal(2, ready.Attempts);
         Assert.Equal(new IndexCounts(ready.ChunkCount, ready.ChunkCount, ready.ChunkCount), await _bed.Index.CountAsync(kb.Id));
     }
 
