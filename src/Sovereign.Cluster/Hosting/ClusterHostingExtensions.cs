@@ -7,10 +7,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Connections.Security;
+using Sovereign.Cluster.Knowledge;
 using Sovereign.Cluster.Nodes;
 using Sovereign.Cluster.Routing;
 using Sovereign.Core.Generation;
 using Sovereign.Core.Options;
+using Sovereign.Knowledge.Index;
 using Sovereign.Models.Store;
 using StackExchange.Redis;
 
@@ -39,6 +41,9 @@ public static class ClusterHostingExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IInferenceService>(sp => sp.GetRequiredService<ClusterInferenceService>()));
         builder.Services.AddSingleton<IClusterAdmin, ClusterAdmin>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IModelLocator, ClusterModelLocator>());
+        // Used only when knowledge lives in the shared PostgreSQL database (SOV_DATABASE): each base's vectors are then
+        // split into partitions spread across the nodes.
+        builder.Services.Replace(ServiceDescriptor.Singleton<IVectorPartitions, GrainVectorPartitions>());
 
         builder.UseOrleans(silo => ConfigureSilo(silo, options));
         return builder;
@@ -84,6 +89,7 @@ public static class ClusterHostingExtensions
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.ClusterCallTimeout);
 
         silo.AddPlacementDirector<NodePlacementStrategy, NodePlacementDirector>();
+        silo.AddPlacementDirector<PartitionPlacementStrategy, PartitionPlacementDirector>();
 
         if (!string.IsNullOrEmpty(options.ClusterCertificate))
         {
