@@ -139,9 +139,9 @@ public class KnowledgeIngestionBenchmarks
         _store = new SqliteKnowledgeStore(_database, TimeProvider.System);
         var index = new SqliteKnowledgeIndex(_database);
         var embeddings = new EmbeddingService(Options.Create(new EmbeddingOptions()));
-        _pipeline = new IngestionPipeline(_store, index, new DocumentExtractor(), new StructuredChunker(new ApproximateTokenCounter()), embeddings,
-            Options.Create(new KnowledgeOptions()), NullLogger<IngestionPipeline>.Instance);
         _originals = new OriginalStore(paths);
+        _pipeline = new IngestionPipeline(_store, index, new DocumentExtractor(), new StructuredChunker(new ApproximateTokenCounter()), embeddings,
+            _originals, Options.Create(new KnowledgeOptions()), NullLogger<IngestionPipeline>.Instance);
         _kb = _store.CreateBaseAsync("bench", null, "all-minilm").GetAwaiter().GetResult();
         // Plain text has no pages; each block of ten paragraphs stands for one, which is what the figure counts.
         var page = string.Join("\n\n", Enumerable.Range(0, 10).Select(p =>
