@@ -39,15 +39,19 @@ internal static class ModelsCommand
         var file = new Argument<FileInfo>("file") { Description = "A GGUF model file, or a bundle (.tar) written by `sov models export`." };
         var name = new Option<string?>("--name") { Description = "name[:tag] to give it (default: the file name, tag latest)." };
         var template = new Option<string?>("--chat-template") { Description = $"Chat template to use instead of the model's own ({string.Join(", ", ChatTemplates.Known.Order())})." };
-        var command = new Command("import", "Validate a GGUF file, or every model of a bundle, and add it to the store.") { file, name, template };
+        var projector = new Option<FileInfo?>("--projector", "--mmproj")
+        {
+            Description = "A vision projector (mmproj GGUF) for the model: images in chat then go to the model instead of through OCR.",
+        };
+        var command = new Command("import", "Validate a GGUF file, or every model of a bundle, and add it to the store.") { file, name, template, projector };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
             if (!path.Exists) throw new CliException($"No such file: {path.FullName}");
             if (ModelBundle.IsBundle(path.FullName))
             {
-                if (parse.GetValue(name) is not null || parse.GetValue(template) is not null)
-                    throw new CliException("--name and --chat-template apply to a GGUF file; a bundle keeps the names and templates it was exported with.");
+                if (parse.GetValue(name) is not null || parse.GetValue(template) is not null || parse.GetValue(projector) is not null)
+                    throw new CliException("--name, --chat-template and --projector apply to a GGUF file; a bundle keeps the names and templates it was exported with.");
                 await ImportBundleAsync(path, ct);
                 return 0;
             }
@@ -66,6 +70,12 @@ internal static class ModelsCommand
                     task.Value = 1.0;
                 });
             Console.WriteLine($"Imported {manifest.Reference} ({manifest.Digest}, {Format.Bytes(manifest.Size)})");
+            if (parse.GetValue(projector) is { } mmproj)
+            {
+                if (!mmproj.Exists) throw new CliException($"No such file: {mmproj.FullName}");
+                manifest = await store.SetProjectorAsync(manifest.Reference, mmproj.FullName, ct);
+                Console.WriteLine($"Vision projector {manifest.ProjectorDigest} ({Format.Bytes(manifest.ProjectorSize ?? 0)})");
+            }
             return 0;
         });
         return command;
@@ -237,6 +247,7 @@ internal static class ModelsCommand
             Row("quantization", m.Quantization);
             Row("context length", m.ContextLength);
             Row("chat template", m.ChatTemplateOverride is { } o ? $"{o} (override)" : m.HasChatTemplate ? "from the model" : "none");
+            Row("vision projector", m.ProjectorDigest is { } projectorDigest ? $"{projectorDigest} ({Format.Bytes(m.ProjectorSize ?? 0)})" : "none (images are read by OCR)");
             Row("licence", m.License);
             Row("source", m.Source);
             Row("created", m.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture));

@@ -31,7 +31,7 @@ public sealed record NodeRequest
         Id = request.Id,
         Model = request.Model,
         Prompt = request.Prompt,
-        Messages = request.Messages?.Select(m => new NodeChatMessage(m.Role, m.Content, m.ContentIsMarkup)).ToArray(),
+        Messages = request.Messages?.Select(m => new NodeChatMessage(m.Role, m.Content, m.ContentIsMarkup) { Images = m.Images?.Select(i => i.ToArray()).ToArray() }).ToArray(),
         MaxTokens = request.MaxTokens,
         Stop = [.. request.Stop],
         Sampling = NodeSampling.From(request.Sampling),
@@ -48,7 +48,11 @@ public sealed record NodeRequest
         Id = Id,
         Model = Model,
         Prompt = Prompt,
-        Messages = Messages?.Select(m => new ChatMessage(m.Role, m.Content) { ContentIsMarkup = m.ContentIsMarkup }).ToArray(),
+        Messages = Messages?.Select(m => new ChatMessage(m.Role, m.Content)
+        {
+            ContentIsMarkup = m.ContentIsMarkup,
+            Images = m.Images is { Length: > 0 } images ? [.. images.Select(i => (ReadOnlyMemory<byte>)i)] : null,
+        }).ToArray(),
         MaxTokens = MaxTokens,
         Stop = Stop,
         Sampling = Sampling.ToParameters(),
@@ -62,7 +66,11 @@ public sealed record NodeRequest
 }
 
 [GenerateSerializer, Immutable]
-public sealed record NodeChatMessage([property: Id(0)] string Role, [property: Id(1)] string Content, [property: Id(2)] bool ContentIsMarkup);
+public sealed record NodeChatMessage([property: Id(0)] string Role, [property: Id(1)] string Content, [property: Id(2)] bool ContentIsMarkup)
+{
+    /// <summary>Encoded images of the message, for a model with a vision projector.</summary>
+    [Id(3)] public byte[][]? Images { get; init; }
+}
 
 [GenerateSerializer, Immutable]
 public sealed record NodeSampling

@@ -14,6 +14,16 @@ public sealed record ChatMessage(string Role, string Content)
     /// Never set for text that came from a client, a tool or a document.
     /// </summary>
     public bool ContentIsMarkup { get; init; }
+
+    /// <summary>
+    /// Images of this message, each an encoded file (PNG, JPEG, BMP, …), for a model loaded with a vision projector.
+    /// Each sits where <see cref="ImagePlaceholder"/> appears in <see cref="Content"/>, in order: there must be exactly
+    /// as many placeholders as images. Null or empty: the placeholder character is plain text.
+    /// </summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>>? Images { get; init; }
+
+    /// <summary>U+FFFC OBJECT REPLACEMENT CHARACTER: where an image sits in a message's content.</summary>
+    public const char ImagePlaceholder = '\uFFFC';
 }
 
 /// <summary>

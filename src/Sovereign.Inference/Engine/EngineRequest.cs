@@ -74,4 +74,37 @@ internal sealed class EngineRequest
     public StopStringMatcher Stops { get; }
 
     public int PromptLeft => Prompt.Length - Prefilled;
+
+    /// <summary>
+    /// A prompt with images: its text pieces and images in order, prefilled all at once when the request gets its slot
+    /// (<see cref="LlamaEngine"/>'s PrefillWithImages) instead of in chunks. Null for a text-only prompt. Then
+    /// <see cref="Prompt"/> only counts (text tokens, and a 0 for each image token) and <see cref="PenaltyPrompt"/> holds
+    /// the text tokens.
+    /// </summary>
+    public IReadOnlyList<PromptPart>? Parts { get; init; }
+
+    /// <summary>The tokens that prime the repetition penalties: the prompt, or its text tokens when it has images.</summary>
+    public LLamaToken[]? PenaltyPrompt { get; init; }
+
+    /// <summary>Frees the images' native chunks; any thread, once the request is done with them.</summary>
+    public void DisposeParts()
+    {
+        if (Parts is null) return;
+        foreach (var part in Parts) part.Dispose();
+    }
+}
+
+/// <summary>
+/// One piece of a prompt with images: text tokens, or one image chunk (<paramref name="Chunk"/> of the multimodal
+/// library's chunk list <paramref name="Image"/>) worth <paramref name="ImageTokens"/> positions.
+/// </summary>
+internal sealed record PromptPart(LLamaToken[]? Tokens, SafeMtmdInputChunks? Image, int ImageTokens, ulong Chunk)
+{
+    /// <summary>Whether this part disposes <see cref="Image"/> (several parts may share one list).</summary>
+    public bool OwnsImage { get; init; }
+
+    public void Dispose()
+    {
+        if (OwnsImage) Image?.Dispose();
+    }
 }

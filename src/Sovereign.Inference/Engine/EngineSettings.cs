@@ -39,6 +39,12 @@ public sealed class EngineSettings
     /// </summary>
     public string? ChatTemplateOverride { get; set; }
 
+    /// <summary>
+    /// A vision projector (mmproj GGUF) loaded beside the model through llama.cpp's multimodal library, so chat messages
+    /// may carry images. Default null: no images.
+    /// </summary>
+    public string? ProjectorPath { get; set; }
+
     /// <summary>Every invalid setting, each message naming the setting and its value; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -16,6 +16,7 @@ public sealed partial class LlamaEngine
     private readonly FairQueue _fairQueue = new();
     private readonly List<EngineRequest> _admitting = [];
     private readonly LLamaBatch _batch = new();
+    private readonly LLamaBatch _prefillBatch = new();
 
     // Slot i holds the request decoding as llama.cpp sequence i.
     private readonly EngineRequest?[] _slots;
@@ -153,10 +154,23 @@ public sealed partial class LlamaEngine
 
         // :: Step 5: fill the batch, in ascending slot order. With one KV stream per sequence, llama.cpp splits a
         // batch into micro-batches of sequences with consecutive ids in batch order (llama_batch_allocr::split_equal,
-        // sequential); any other order costs extra micro-batches, each a full pass over the weights.
+        // sequential); any other order costs extra micro-batches, each a full pass over the weights. A prompt with
+        // images was prefilled whole when admitted, so the plan's prompt work for it is dropped.
         _batchWork.Clear();
-        _batchWork.AddRange(plan.Work);
+        foreach (var w in plan.Work)
+        {
+            if (_slots[w.Slot] is { } owner && (w.IsDecode ? !owner.Done : owner.PromptLeft > 0))
+                _batchWork.Add(w);
+        }
         _batchWork.Sort(static (a, b) => a.Slot.CompareTo(b.Slot));
+        if (_batchWork.Count == 0)
+        {
+            foreach (var r in _finished)
+                Release(r);
+            _finished.Clear();
+            PublishCounters();
+            return true;
+        }
         _batch.Clear();
         foreach (var w in _batchWork)
         {
@@ -240,6 +254,63 @@ public sealed partial class LlamaEngine
         _admitted.Add(r);
         r.Sampler = CreateSampler(r);
         r.Output.Writer.TryWrite(new GenerationEvent.Started(r.Prompt.Length));
+        if (r.Parts is not null)
+            PrefillWithImages(r);
+    }
+
+    /// <summary>
+    /// Prefills a prompt with images in one go, on its own batch: text pieces through llama_decode, images through
+    /// llama.cpp's multimodal library (which encodes the image with the projector and decodes its embeddings into this
+    /// sequence), then samples the first token. Other sequences wait for it this step: an image cannot be split across
+    /// steps as text prompts are. A failure fails only this request.
+    /// </summary>
+    private void PrefillWithImages(EngineRequest r)
+    {
+        var seq = r.Slot;
+        var past = 0;
+        var logitIndex = -1;
+        try
+        {
+            var parts = r.Parts!;
+            for (var p = 0; p < parts.Count; p++)
+            {
+                var part = parts[p];
+                var lastPart = p == parts.Count - 1;
+                if (part.Tokens is { } tokens)
+                {
+                    for (var start = 0; start < tokens.Length; start += _batchTokens)
+                    {
+                        var n = Math.Min(_batchTokens, tokens.Length - start);
+                        var last = lastPart && start + n == tokens.Length;
+                        _prefillBatch.Clear();
+                        var index = _prefillBatch.AddRange(tokens.AsSpan(start, n), past, (LLamaSeqId)seq, last);
+                        var result = _context.Decode(_prefillBatch);
+                        if (result != DecodeResult.Ok)
+                            throw new SovereignException(ErrorKind.Internal, $"llama.cpp failed to decode the prompt ({result}).", code: "decode_failed");
+                        past += n;
+                        if (last) logitIndex = index;
+                    }
+                }
+                else
+                {
+                    int result;
+                    lock (_visionGate)
+                        result = _vision!.NativeHandle.EvaluateChunk(part.Image!.GetChunkPtr(part.Chunk), _context, ref past, seq, _batchTokens, lastPart);
+                    if (result != 0)
+                        throw new SovereignException(ErrorKind.Internal, $"llama.cpp could not run the image through the vision projector (error {result}).", code: "image_failed");
+                }
+            }
+        }
+        catch (SovereignException e)
+        {
+            Fail(r, e.Kind, e.Message, e.Code ?? "decode_failed");
+            _finished.Add(r);
+            return;
+        }
+        r.Past = past;
+        r.Prefilled = r.Prompt.Length;
+        Interlocked.Add(ref _promptTokensProcessed, r.Prompt.Length);
+        OnToken(r, r.Sampler!.Sample(_context, logitIndex));
     }
 
     /// <summary>
@@ -251,7 +322,7 @@ public sealed partial class LlamaEngine
     private SafeLLamaSamplerChainHandle CreateSampler(EngineRequest r)
     {
         var p = r.Sampling;
-        var prompt = r.Prompt;
+        var prompt = r.PenaltyPrompt ?? r.Prompt;
         var chain = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
         if (p.RepeatPenalty != 1f || p.FrequencyPenalty != 0f || p.PresencePenalty != 0f)
         {
@@ -429,6 +500,7 @@ public sealed partial class LlamaEngine
         _admitted.Remove(r);
         r.Sampler?.Dispose();
         r.Sampler = null;
+        r.DisposeParts();
         r.Registration.Unregister();
         Interlocked.Decrement(ref _outstanding);
     }
@@ -438,6 +510,7 @@ public sealed partial class LlamaEngine
     {
         r.Output.Writer.TryComplete();
         r.Done = true;
+        r.DisposeParts();
         r.Registration.Unregister();
         Interlocked.Decrement(ref _outstanding);
     }
@@ -469,6 +542,7 @@ public sealed partial class LlamaEngine
         foreach (var r in _waiting)
         {
             Fail(r, ErrorKind.Unavailable, message, "engine_stopped");
+            r.DisposeParts();
             r.Registration.Unregister();
             Interlocked.Decrement(ref _outstanding);
         }

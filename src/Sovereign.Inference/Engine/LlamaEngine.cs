@@ -36,6 +36,13 @@ public sealed partial class LlamaEngine : IDisposable
     private readonly ILogger _logger;
     private readonly int _queueLimit;
     private readonly int _embeddingThreads;
+    private readonly int _batchTokens;
+
+    // The vision projector, when the model was loaded with one; its calls are serialised by _visionGate (llama.cpp's
+    // multimodal context is not documented as thread-safe).
+    private readonly LLama.MtmdWeights? _vision;
+    private readonly LLama.LLamaWeights? _weights;
+    private readonly object _visionGate = new();
 
     // Requests accepted and not yet finished (waiting + active); gates the queue. Changed by Submit and the loop.
     private int _outstanding;
@@ -46,8 +53,11 @@ public sealed partial class LlamaEngine : IDisposable
     private int _disposed;
 
     private LlamaEngine(SafeLlamaModelHandle model, SafeLLamaContextHandle context, EngineSettings settings, int contextSize,
-        ChatTemplate? chatTemplate, string missingTemplateReason, string nativeBackend, ILogger logger)
+        ChatTemplate? chatTemplate, string missingTemplateReason, string nativeBackend, ILogger logger, LLama.LLamaWeights? weights, LLama.MtmdWeights? vision)
     {
+        _weights = weights;
+        _vision = vision;
+        _batchTokens = settings.Slots + settings.PrefillChunk;
         _model = model;
         _context = context;
         _vocab = model.Vocab;
@@ -81,6 +91,9 @@ public sealed partial class LlamaEngine : IDisposable
 
     /// <summary>The context length the model was trained with (from its metadata).</summary>
     public int TrainContext { get; }
+
+    /// <summary>Whether chat messages may carry images (the model was loaded with a vision projector).</summary>
+    public bool HasVision => _vision is not null;
 
     /// <summary>Whether chat requests can be rendered (an override was given, or llama.cpp recognises the model's template).</summary>
     public bool HasChatTemplate => _chatTemplate is not null;
@@ -131,13 +144,25 @@ public sealed partial class LlamaEngine : IDisposable
         if (settings.Slots > NativeApi.llama_max_parallel_sequences())
             throw new SovereignException(ErrorKind.InvalidRequest, $"Slots must be at most {NativeApi.llama_max_parallel_sequences()} (llama.cpp's limit), got {settings.Slots}.", code: "invalid_engine_settings");
 
-        // :: Step 3: the model.
+        if (settings.ProjectorPath is { } projectorPath && !File.Exists(projectorPath))
+            throw new SovereignException(ErrorKind.NotFound, $"Vision projector file not found: {projectorPath}", code: "model_not_found");
+
+        // :: Step 3: the model (through LLamaWeights when a projector needs it: the multimodal library takes only that).
         var modelParams = LLamaModelParams.Default();
         modelParams.n_gpu_layers = settings.GpuLayers;
         SafeLlamaModelHandle model;
+        LLama.LLamaWeights? weights = null;
         try
         {
-            model = SafeLlamaModelHandle.LoadFromFile(settings.ModelPath, modelParams);
+            if (settings.ProjectorPath is null)
+            {
+                model = SafeLlamaModelHandle.LoadFromFile(settings.ModelPath, modelParams);
+            }
+            else
+            {
+                weights = LLama.LLamaWeights.LoadFromFile(new LLama.Common.ModelParams(settings.ModelPath) { GpuLayerCount = settings.GpuLayers });
+                model = weights.NativeHandle;
+            }
         }
         catch (Exception e) when (e is RuntimeError or IOException or UnauthorizedAccessException)
         {
@@ -147,6 +172,7 @@ public sealed partial class LlamaEngine : IDisposable
         }
 
         SafeLLamaContextHandle? context = null;
+        LLama.MtmdWeights? vision = null;
         try
         {
             if (model.HasEncoder || !model.HasDecoder)
@@ -187,16 +213,46 @@ public sealed partial class LlamaEngine : IDisposable
             var template = ChatTemplate.Resolve(model, settings.ChatTemplateOverride, out var missingReason);
             var backend = DescribeBackend();
 
-            var engine = new LlamaEngine(model, context, settings, contextSize, template, missingReason, backend, logger);
+            // :: Step 6: the vision projector, which must produce embeddings as wide as the model's.
+            if (settings.ProjectorPath is { } projector)
+                vision = LoadProjector(projector, weights!, settings, threads);
+
+            var engine = new LlamaEngine(model, context, settings, contextSize, template, missingReason, backend, logger, weights, vision);
             Log.Loaded(logger, Path.GetFileName(settings.ModelPath), settings.Slots, contextSize, threads, settings.GpuLayers, settings.FlashAttention, template?.Description ?? "none");
             return engine;
         }
         catch
         {
+            vision?.Dispose();
             context?.Dispose();
             model.Dispose();
             throw;
         }
+    }
+
+    private static LLama.MtmdWeights LoadProjector(string path, LLama.LLamaWeights weights, EngineSettings settings, int threads)
+    {
+        var parameters = MtmdContextParams.Default();
+        parameters.UseGpu = settings.GpuLayers > 0;
+        parameters.NThreads = threads;
+        parameters.PrintTimings = false;
+        LLama.MtmdWeights vision;
+        try
+        {
+            vision = LLama.MtmdWeights.LoadFromFile(path, weights, parameters);
+        }
+        catch (Exception e) when (e is RuntimeError or InvalidOperationException or IOException)
+        {
+            throw new SovereignException(ErrorKind.Internal,
+                $"llama.cpp could not load the vision projector '{path}' with the model '{settings.ModelPath}': it may be damaged, of a kind this build does not support, or made for another model (its output must be as wide as the model's embeddings).",
+                code: "model_load_failed", inner: e);
+        }
+        if (!vision.SupportsVision)
+        {
+            vision.Dispose();
+            throw new SovereignException(ErrorKind.Internal, $"The projector '{path}' has no vision encoder.", code: "model_load_failed");
+        }
+        return vision;
     }
 
     private static SovereignException ContextFailed(EngineSettings s, Exception? inner) => new(ErrorKind.Internal,
@@ -264,11 +320,28 @@ public sealed partial class LlamaEngine : IDisposable
         // :: Step 2: render (chat) and tokenise.
         LLamaToken[] prompt;
         string param;
+        IReadOnlyList<PromptPart>? parts = null;
+        LLamaToken[]? penaltyPrompt = null;
         if (hasMessages)
         {
             if (request.Messages!.Count == 0)
                 throw SovereignException.Invalid("messages must contain at least one message.", "messages");
-            prompt = TokenizeChat(request.Messages);
+            if (request.Messages.Any(m => m.Images is { Count: > 0 }))
+            {
+                parts = TokenizeChatWithImages(request.Messages);
+                penaltyPrompt = [.. parts.Where(p => p.Tokens is not null).SelectMany(p => p.Tokens!)];
+                prompt = new LLamaToken[parts.Sum(p => p.Tokens?.Length ?? p.ImageTokens)];
+                var at = 0;
+                foreach (var part in parts)
+                {
+                    if (part.Tokens is { } t) t.CopyTo(prompt, at);
+                    at += part.Tokens?.Length ?? part.ImageTokens;
+                }
+            }
+            else
+            {
+                prompt = TokenizeChat(request.Messages);
+            }
             param = "messages";
         }
         else
@@ -276,6 +349,20 @@ public sealed partial class LlamaEngine : IDisposable
             prompt = TokenizeInternal(request.Prompt!, _vocab.ShouldAddBOS);
             param = "prompt";
         }
+        try
+        {
+            return Enqueue(request, cancellationToken, prompt, param, parts, penaltyPrompt, grammarRoot);
+        }
+        catch
+        {
+            foreach (var part in parts ?? []) part.Dispose();
+            throw;
+        }
+    }
+
+    private ChannelReader<GenerationEvent> Enqueue(GenerationRequest request, CancellationToken cancellationToken, LLamaToken[] prompt, string param,
+        IReadOnlyList<PromptPart>? parts, LLamaToken[]? penaltyPrompt, string grammarRoot)
+    {
         if (prompt.Length == 0)
             throw SovereignException.Invalid("The prompt is empty.", param);
 
@@ -309,6 +396,8 @@ public sealed partial class LlamaEngine : IDisposable
         {
             TenantId = string.IsNullOrEmpty(request.TenantId) ? "default" : request.TenantId,
             TenantWeight = Math.Max(1, request.TenantWeight),
+            Parts = parts,
+            PenaltyPrompt = penaltyPrompt,
         };
         if (cancellationToken.CanBeCanceled)
         {
@@ -428,6 +517,139 @@ public sealed partial class LlamaEngine : IDisposable
         return [.. tokens];
     }
 
+    /// <summary>
+    /// A chat with images, as <see cref="TokenizeChat"/> always splits it (the template's markup with special parsing,
+    /// each content without unless it is the platform's markup), with each content cut at its
+    /// <see cref="ChatMessage.ImagePlaceholder"/>s: between the text pieces, each image becomes a part tokenised by
+    /// llama.cpp's multimodal library (which decodes the image file and cuts it into the projector's tiles).
+    /// </summary>
+    /// <exception cref="SovereignException">400: the model has no vision projector, the placeholders and images do not
+    /// match, or an image cannot be decoded.</exception>
+    internal IReadOnlyList<PromptPart> TokenizeChatWithImages(IReadOnlyList<ChatMessage> messages)
+    {
+        if (_vision is null)
+            throw SovereignException.Invalid("This model was not imported with a vision projector, so it cannot take images.", "messages", "images_not_supported");
+        var placeholders = new string[messages.Count];
+        var masked = new List<ChatMessage>(messages.Count);
+        for (var i = 0; i < messages.Count; i++)
+        {
+            placeholders[i] = $"\uE000{i}\uE001";
+            masked.Add(messages[i] with { Content = placeholders[i], Images = null });
+        }
+        var skeleton = RenderChat(masked);
+        var parts = new List<PromptPart>();
+        var text = new List<LLamaToken>();
+        try
+        {
+            var at = 0;
+            var addBos = _vocab.ShouldAddBOS;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var found = skeleton.IndexOf(placeholders[i], at, StringComparison.Ordinal);
+                if (found < 0)
+                    continue;
+                if (found > at || addBos)
+                    text.AddRange(TokenizeInternal(skeleton[at..found], addBos));
+                addBos = false;
+                var m = messages[i];
+                var images = m.Images ?? [];
+                string[] pieces = images.Count == 0 ? [m.Content] : m.Content.Split(ChatMessage.ImagePlaceholder);
+                if (pieces.Length - 1 != images.Count)
+                {
+                    throw SovereignException.Invalid(
+                        $"Message {i} has {images.Count} image(s) but {pieces.Length - 1} image place(s) in its text.", $"messages[{i}]", "invalid_images");
+                }
+                for (var k = 0; k < pieces.Length; k++)
+                {
+                    if (pieces[k].Length > 0)
+                        text.AddRange(_model.Tokenize(pieces[k], false, special: m.ContentIsMarkup, Encoding.UTF8));
+                    if (k == images.Count) break;
+                    foreach (var part in ImageParts(images[k], $"messages[{i}]"))
+                    {
+                        if (part.Tokens is { } own)
+                        {
+                            text.AddRange(own);
+                            continue;
+                        }
+                        if (text.Count > 0) parts.Add(new PromptPart([.. text], null, 0, 0));
+                        text.Clear();
+                        parts.Add(part);
+                    }
+                }
+                at = found + placeholders[i].Length;
+            }
+            if (at < skeleton.Length)
+                text.AddRange(TokenizeInternal(skeleton[at..], false));
+            if (text.Count > 0) parts.Add(new PromptPart([.. text], null, 0, 0));
+            return parts;
+        }
+        catch
+        {
+            foreach (var part in parts) part.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One image as the multimodal library tokenises it: its image chunk, and any text chunks the projector's model family
+    /// puts around an image (begin/end-of-image tokens). Text that is only an artefact of tokenising the marker on its own
+    /// (a space prefix, a NUL byte that LLamaSharp 0.30 passes along) is dropped, so an image costs its image tokens.
+    /// </summary>
+    private List<PromptPart> ImageParts(ReadOnlyMemory<byte> image, string param)
+    {
+        lock (_visionGate)
+        {
+            SafeMtmdEmbed? bitmap;
+            try
+            {
+                bitmap = _vision!.LoadMedia(image.Span);
+            }
+            catch (Exception e) when (e is RuntimeError or InvalidOperationException or ArgumentException)
+            {
+                bitmap = null;
+            }
+            if (bitmap is null)
+                throw SovereignException.Invalid($"'{param}': the image could not be decoded (PNG, JPEG, BMP, GIF, TGA and PNM are read).", param, "invalid_image");
+            SafeMtmdInputChunks? chunks;
+            int result;
+            using (bitmap)
+                result = _vision!.Tokenize(MtmdContextParams.Default().MediaMarker ?? "<__media__>", false, true, [bitmap], out chunks);
+            if (result != 0 || chunks is null)
+            {
+                chunks?.Dispose();
+                throw SovereignException.Invalid($"'{param}': the vision projector could not take the image (error {result}).", param, "invalid_image");
+            }
+            var parts = new List<PromptPart>();
+            var owner = true;
+            ulong index = 0;
+            foreach (var chunk in chunks.Enumerate())
+            {
+                if (chunk.Type == SafeMtmdInputChunk.SafeMtmdInputChunkType.Text)
+                {
+                    var tokens = chunk.GetTextTokensSpan().ToArray().Select(t => (LLamaToken)t).Where(t => !IsNulByte(t)).ToArray();
+                    if (tokens.Length > 0 && !string.IsNullOrWhiteSpace(Detokenize([.. tokens.Select(t => (int)t)])))
+                        parts.Add(new PromptPart(tokens, null, 0, 0));
+                }
+                else
+                {
+                    // Every image part of this image refers to the one chunk list; the first owns (disposes) it.
+                    parts.Add(new PromptPart(null, chunks, checked((int)Math.Max(chunk.NTokens, (ulong)Math.Max(0, chunk.NPos))), index) { OwnsImage = owner });
+                    owner = false;
+                }
+                index++;
+            }
+            if (owner) chunks.Dispose();
+            return parts;
+        }
+    }
+
+    private bool IsNulByte(LLamaToken token)
+    {
+        Span<byte> piece = stackalloc byte[8];
+        var n = (int)_model.TokenToSpan(token, piece);
+        return n == 1 && piece[0] == 0;
+    }
+
     /// <summary>Whether parsing special tokens in <paramref name="text"/> finds any (a control or user-defined token).</summary>
     private bool HasSpecialToken(string text)
     {
@@ -499,8 +721,10 @@ public sealed partial class LlamaEngine : IDisposable
         if (Thread.CurrentThread != _thread)
             _thread.Join();
         DisposeEmbedder();
+        _vision?.Dispose();
         _context.Dispose();
-        _model.Dispose();
+        if (_weights is not null) _weights.Dispose();
+        else _model.Dispose();
         _wake.Dispose();
         _running.Dispose();
         _parked.Dispose();

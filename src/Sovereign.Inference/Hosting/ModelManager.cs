@@ -256,7 +256,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         await _store.VerifyAsync(manifest, ct);
         var blob = _store.BlobPath(manifest.Digest);
         var contextPerSlot = Math.Min(_options.Engine.ContextSize, manifest.ContextLength is > 0 and var train ? train : int.MaxValue);
-        var need = MemoryEstimate.Estimate(Models.Gguf.GgufReader.Read(blob), _options.Engine.Slots, contextPerSlot);
+        var need = MemoryEstimate.Estimate(Models.Gguf.GgufReader.Read(blob), _options.Engine.Slots, contextPerSlot) + (manifest.ProjectorSize ?? 0);
 
         await _loadGate.WaitAsync(ct);
         try
@@ -333,6 +333,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                 GpuLayers = engine.GpuLayers,
                 FlashAttention = engine.FlashAttention,
                 ChatTemplateOverride = manifest.ChatTemplateOverride,
+                ProjectorPath = manifest.ProjectorDigest is { } projector ? _store.BlobPath(projector) : null,
             },
         };
         var started = _time.GetTimestamp();

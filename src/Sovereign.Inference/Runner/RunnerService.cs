@@ -86,7 +86,11 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             Id = r.Id,
             Model = "",
             Prompt = r.Messages.Count == 0 ? r.Prompt : null,
-            Messages = r.Messages.Count == 0 ? null : r.Messages.Select(m => new Core.Generation.ChatMessage(m.Role, m.Content) { ContentIsMarkup = m.ContentIsMarkup }).ToList(),
+            Messages = r.Messages.Count == 0 ? null : r.Messages.Select(m => new Core.Generation.ChatMessage(m.Role, m.Content)
+            {
+                ContentIsMarkup = m.ContentIsMarkup,
+                Images = m.Images.Count == 0 ? null : [.. m.Images.Select(i => i.Memory)],
+            }).ToList(),
             MaxTokens = r.MaxTokens > 0 ? r.MaxTokens : null,
             Stop = r.Stop.ToList(),
             IgnoreEos = r.IgnoreEos,
@@ -155,7 +159,15 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
             TenantWeight = r.TenantWeight,
         };
         proto.Stop.AddRange(r.Stop);
-        if (r.Messages is not null) proto.Messages.AddRange(r.Messages.Select(m => new ProtoChatMessage { Role = m.Role, Content = m.Content, ContentIsMarkup = m.ContentIsMarkup }));
+        if (r.Messages is not null)
+        {
+            foreach (var m in r.Messages)
+            {
+                var message = new ProtoChatMessage { Role = m.Role, Content = m.Content, ContentIsMarkup = m.ContentIsMarkup };
+                if (m.Images is { } images) message.Images.AddRange(images.Select(i => Google.Protobuf.ByteString.CopyFrom(i.Span)));
+                proto.Messages.Add(message);
+            }
+        }
         return proto;
     }
 }

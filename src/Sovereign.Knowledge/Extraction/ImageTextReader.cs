@@ -9,8 +9,12 @@ namespace Sovereign.Knowledge.Extraction;
 /// </summary>
 public sealed class ImageTextReader
 {
-    /// <returns>The text in logical order (right-to-left scripts included), pages separated by blank lines; empty when none was found.</returns>
-    public async Task<string> ReadAsync(ReadOnlyMemory<byte> image, ExtractionLimits limits, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Refuses, from its bytes and header alone, an image that is empty (400), over the byte or pixel limits (413) or not
+    /// a PNG, JPEG (or, with <paramref name="allowTiff"/>, TIFF) file (415); nothing is decoded. Used before OCR, and
+    /// before an image goes to a vision model, whose decoder must never meet a decompression bomb.
+    /// </summary>
+    public static void Check(ReadOnlySpan<byte> image, ExtractionLimits limits, bool allowTiff)
     {
         ArgumentNullException.ThrowIfNull(limits);
         if (image.IsEmpty)
@@ -23,13 +27,21 @@ public sealed class ImageTextReader
             throw new SovereignException(ErrorKind.PayloadTooLarge, $"The image is {image.Length:N0} bytes, over the limit of {limits.MaxBytes:N0} bytes.", "image", "image_too_large");
         }
 
-        var format = ContentSniffer.SniffBinary(image.Span);
-        if (format is not (DocumentFormat.Png or DocumentFormat.Jpeg or DocumentFormat.Tiff))
+        var format = ContentSniffer.SniffBinary(image);
+        if (format is not (DocumentFormat.Png or DocumentFormat.Jpeg) && !(allowTiff && format is DocumentFormat.Tiff))
         {
-            throw new SovereignException(ErrorKind.UnsupportedMediaType, "The image is not a PNG, JPEG or TIFF (decided from its bytes); only those can be read.", "image", "unsupported_image");
+            throw new SovereignException(ErrorKind.UnsupportedMediaType,
+                allowTiff ? "The image is not a PNG, JPEG or TIFF (decided from its bytes); only those can be read." : "The image is not a PNG or JPEG (decided from its bytes); only those can be given to this model.",
+                "image", "unsupported_image");
         }
 
-        ImageHeader.ReadAndCheck(image.Span, format.Value, limits);
+        ImageHeader.ReadAndCheck(image, format.Value, limits);
+    }
+
+    /// <returns>The text in logical order (right-to-left scripts included), pages separated by blank lines; empty when none was found.</returns>
+    public async Task<string> ReadAsync(ReadOnlyMemory<byte> image, ExtractionLimits limits, CancellationToken cancellationToken = default)
+    {
+        Check(image.Span, limits, allowTiff: true);
         var path = Path.Combine(Path.GetTempPath(), $"sov-image-{Guid.NewGuid():N}");
         await File.WriteAllBytesAsync(path, image, cancellationToken).ConfigureAwait(false);
         try

@@ -295,7 +295,7 @@ public static class SyntheticLlamaModel
     }
 
     /// <summary>SplitMix64: tiny, fast and good enough for weights nobody trains.</summary>
-    private struct SplitMix64(ulong seed)
+    internal struct SplitMix64(ulong seed)
     {
         private ulong _state = seed;
 

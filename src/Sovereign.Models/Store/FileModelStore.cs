@@ -196,6 +196,57 @@ public sealed partial class FileModelStore : IModelStore
         return updated;
     }
 
+    public async Task<ModelManifest> SetProjectorAsync(string reference, string? projectorPath, CancellationToken cancellationToken = default)
+    {
+        var name = ModelName.Parse(reference);
+        if (ReadManifest(name) is null) throw SovereignException.NotFound($"Model '{name}' not found.", "model", "model_not_found");
+        string? digest = null;
+        long? size = null;
+        if (projectorPath is not null)
+        {
+            var source = Path.GetFullPath(projectorPath);
+            if (!File.Exists(source))
+                throw SovereignException.Invalid($"Projector file '{projectorPath}' does not exist or is not a file.", "projector", "file_not_found");
+            var header = ReadHeader(source);
+            if (!string.Equals(header.Architecture, "clip", StringComparison.Ordinal))
+                throw SovereignException.Invalid(
+                    $"'{projectorPath}' is not a vision projector: its architecture is '{header.Architecture ?? "(none)"}', not 'clip' (an mmproj GGUF).",
+                    "projector", "invalid_projector");
+            Directory.CreateDirectory(Paths.Blobs);
+            var tempPath = Path.Combine(Paths.Blobs, $"{ImportTempPrefix}{Guid.NewGuid():N}{ImportTempSuffix}");
+            try
+            {
+                await using (var temp = new FileStream(tempPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, CopyBufferBytes, FileOptions.Asynchronous))
+                {
+                    digest = "sha256:" + await CopyAndHashAsync(source, temp, null, cancellationToken).ConfigureAwait(false);
+                    temp.Flush(flushToDisk: true);
+                    size = temp.Length;
+                }
+                await using var importLock = await StoreLock.AcquireAsync(Paths.Models, cancellationToken).ConfigureAwait(false);
+                var blob = BlobPath(digest);
+                if (File.Exists(blob) && new FileInfo(blob).Length == size) File.Delete(tempPath);
+                else File.Move(tempPath, blob, overwrite: true);
+                return Commit(name, digest, size);
+            }
+            finally
+            {
+                TryDelete(tempPath);
+            }
+        }
+        await using var storeLock = await StoreLock.AcquireAsync(Paths.Models, cancellationToken).ConfigureAwait(false);
+        return Commit(name, digest, size);
+
+        // Under the store lock: the manifest now names the projector (or none); a projector no longer used goes.
+        ModelManifest Commit(ModelName model, string? newDigest, long? newSize)
+        {
+            var current = ReadManifest(model) ?? throw SovereignException.NotFound($"Model '{model}' not found.", "model", "model_not_found");
+            var updated = current with { ProjectorDigest = newDigest, ProjectorSize = newSize };
+            WriteManifest(updated);
+            if (current.ProjectorDigest is { } old && !string.Equals(old, newDigest, StringComparison.OrdinalIgnoreCase)) DeleteBlobIfUnreferenced(old);
+            return updated;
+        }
+    }
+
     public string BlobPath(string digest)
     {
         if (digest is null || !DigestPattern().IsMatch(digest))
@@ -519,7 +570,8 @@ public sealed partial class FileModelStore : IModelStore
     // Caller holds the store lock, so no import can be about to point a new manifest at this blob.
     private void DeleteBlobIfUnreferenced(string digest)
     {
-        if (List().Any(m => string.Equals(m.Digest, digest, StringComparison.OrdinalIgnoreCase))) return;
+        if (List().Any(m => string.Equals(m.Digest, digest, StringComparison.OrdinalIgnoreCase)
+                            || string.Equals(m.ProjectorDigest, digest, StringComparison.OrdinalIgnoreCase))) return;
         var path = BlobPath(digest);
         TryDelete(path);
         _verified.TryRemove(path, out _);

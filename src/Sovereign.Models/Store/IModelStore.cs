@@ -35,6 +35,13 @@ public interface IModelStore
     /// <summary>Sets or clears (null) the chat template override; throws 404 when the model is absent, 400 for an unknown template name.</summary>
     ModelManifest SetChatTemplate(string reference, string? template);
 
+    /// <summary>
+    /// Imports <paramref name="projectorPath"/> as the model's vision projector (a GGUF whose architecture is
+    /// <c>clip</c>, kept as a content-addressed blob like the model), or removes it (null). 404 when the model is absent,
+    /// 400 for a file that is not a projector. Whether it fits the model is checked when the model is loaded.
+    /// </summary>
+    Task<ModelManifest> SetProjectorAsync(string reference, string? projectorPath, CancellationToken cancellationToken = default);
+
     /// <summary>Absolute path of a blob by digest.</summary>
     string BlobPath(string digest);
 

@@ -23,6 +23,12 @@ public sealed record ModelManifest
     /// <summary>A template name set at import or later (chatml, llama3, mistral, …); wins over the model's own.</summary>
     public string? ChatTemplateOverride { get; init; }
     public string? License { get; init; }
+    /// <summary>
+    /// The vision projector ("mmproj" GGUF, llama.cpp's CLIP format) imported with the model, by digest: images in chat
+    /// then go to the model through llama.cpp's multimodal library. Null: images are read by OCR instead.
+    /// </summary>
+    public string? ProjectorDigest { get; init; }
+    public long? ProjectorSize { get; init; }
     /// <summary>Where it came from: <c>file:/abs/path</c> or a mirror address.</summary>
     public string? Source { get; init; }
     public DateTimeOffset CreatedAt { get; init; }

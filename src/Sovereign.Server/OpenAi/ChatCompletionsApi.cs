@@ -63,7 +63,9 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
         var manifest = await responder.ResolveModelAsync(body.Model!, context.RequestAborted);
-        turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
+        // A model with a vision projector sees the images; any other reads their text.
+        var vision = manifest.ProjectorDigest is not null;
+        if (!vision) turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
 
         // :: Step 4: tools, in the format of the model's family; a forced call brings its own grammar.
         ToolCallingPlan? plan = null;
@@ -83,6 +85,8 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         {
             messages = [.. turns.Select(t => new ChatMessage(t.Role, t.Content ?? ""))];
         }
+
+        if (vision) messages = images.AttachTo(messages);
 
         // :: Step 5: map and answer.
         var responseFormat = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference,

@@ -9,9 +9,10 @@ namespace Sovereign.Server.OpenAi;
 
 /// <summary>
 /// Images in chat (OpenAI content parts of type <c>image_url</c>). Only <c>data:</c> URLs are accepted: the platform
-/// never fetches from outside, so a remote URL is a 400. The image is read through OCR and its text given to the model
-/// in a framed block where the image sat; models with a vision projector are not wired here yet. One per request; not
-/// thread-safe.
+/// never fetches from outside, so a remote URL is a 400. A model imported with a vision projector gets the images
+/// themselves (<see cref="AttachTo"/>: llama.cpp's multimodal library encodes them); any other model gets each image's
+/// text, read through OCR, in a framed block where the image sat (<see cref="ReplaceWithTextAsync(List{ChatTurn}, ImageTextReader, CancellationToken)"/>).
+/// One per request; not thread-safe.
 /// </summary>
 /// <remarks>
 /// Validation happens with the rest of the request (<see cref="Add"/> puts a placeholder in the message text); the
@@ -86,6 +87,48 @@ internal sealed class ChatImages
         if (_images.Count == 0) return messages;
         var blocks = await ReadAllAsync(reader, cancellationToken);
         return [.. messages.Select(m => m.Content.Contains(_nonce, StringComparison.Ordinal) ? m with { Content = Substitute(m.Content, blocks) } : m)];
+    }
+
+    /// <summary>
+    /// For a model with a vision projector: each placeholder becomes <see cref="ChatMessage.ImagePlaceholder"/> and its
+    /// image joins the message's <see cref="ChatMessage.Images"/>, in order. The placeholder character is taken out of
+    /// every text first, so text a user types can never stand for an image.
+    /// </summary>
+    public List<ChatMessage> AttachTo(List<ChatMessage> messages)
+    {
+        if (_images.Count == 0) return messages;
+        foreach (var (bytes, param) in _images)
+        {
+            try
+            {
+                ImageTextReader.Check(bytes, Limits, allowTiff: false);
+            }
+            catch (SovereignException e) when (e.Param is "image" or "file")
+            {
+                throw new SovereignException(e.Kind, $"'{param}': {e.Message}", param, e.Code, e);
+            }
+        }
+        var placeholder = ChatMessage.ImagePlaceholder.ToString();
+        var attached = new List<ChatMessage>(messages.Count);
+        foreach (var m in messages)
+        {
+            if (!m.Content.Contains(_nonce, StringComparison.Ordinal))
+            {
+                attached.Add(m);
+                continue;
+            }
+            var content = m.Content.Replace(placeholder, "", StringComparison.Ordinal);
+            var found = new List<(int At, int Image)>();
+            for (var i = 0; i < _images.Count; i++)
+            {
+                var at = content.IndexOf(Placeholder(i + 1), StringComparison.Ordinal);
+                if (at >= 0) found.Add((at, i));
+            }
+            found.Sort();
+            foreach (var (_, image) in found) content = content.Replace(Placeholder(image + 1), placeholder, StringComparison.Ordinal);
+            attached.Add(m with { Content = content, Images = [.. found.Select(f => (ReadOnlyMemory<byte>)_images[f.Image].Bytes)] });
+        }
+        return attached;
     }
 
     private async Task<string[]> ReadAllAsync(ImageTextReader reader, CancellationToken cancellationToken)

@@ -48,6 +48,14 @@ public sealed class AuditedModelStore(IModelStore inner, IAuditLog audit) : IMod
         return manifest;
     }
 
+    public async Task<ModelManifest> SetProjectorAsync(string reference, string? projectorPath, CancellationToken cancellationToken = default)
+    {
+        var manifest = await inner.SetProjectorAsync(reference, projectorPath, cancellationToken);
+        await audit.AppendAsync(new AuditEvent(AuditActions.SettingsChanged, manifest.Reference,
+            manifest.ProjectorDigest is { } d ? $"vision projector: {d}" : "vision projector: none"), CancellationToken.None);
+        return manifest;
+    }
+
     public string BlobPath(string digest) => inner.BlobPath(digest);
 
     public Task VerifyAsync(ModelManifest manifest, CancellationToken cancellationToken = default) => inner.VerifyAsync(manifest, cancellationToken);
