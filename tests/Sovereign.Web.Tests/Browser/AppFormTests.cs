@@ -47,7 +47,11 @@ public sealed class AppFormTests(WebUiServer server) : IAsyncLifetime
             kbId = (await made.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
         }
         // A field the form has no input for must survive the form's saving.
-        var id = await CreateAppAsync("form", new JsonObject { ["knowledge"] = new JsonObject { ["bases"] = new JsonArray(), ["top_k"] = 3 } });
+        var id = await CreateAppAsync("form", new JsonObject
+        {
+            ["languages"] = new JsonArray("en", "fa"),
+            ["translations"] = new JsonObject { ["fa"] = new JsonObject { ["name"] = "میز فرم" } },
+        });
 
         var page = await server.NewPageAsync();
         await WebUiServer.SignInAsync(page);
@@ -82,8 +86,8 @@ public sealed class AppFormTests(WebUiServer server) : IAsyncLifetime
         Assert.Equal(["en", "fa"], Strings(draft["languages"]));
         Assert.Equal("Answer from the manuals only.", draft["instructions"]!.GetValue<string>());
         Assert.Equal("فقط از روی راهنماها پاسخ بده.", draft["translations"]!["fa"]!["instructions"]!.GetValue<string>());
+        Assert.Equal("میز فرم", draft["translations"]!["fa"]!["name"]!.GetValue<string>());
         Assert.Equal([kbId], Strings(draft["knowledge"]!["bases"]));
-        Assert.Equal(3, draft["knowledge"]!["top_k"]!.GetValue<int>());
         Assert.Equal(["calculator"], Strings(draft["tools"]));
         Assert.Equal(0.4, draft["sampling"]!["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(64, draft["sampling"]!["max_tokens"]!.GetValue<int>());
