@@ -31,6 +31,7 @@ public static class WebComposition
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MarkdownRenderer>();
         services.TryAddSingleton<ThroughputMeter>();
+        services.TryAddSingleton<NewKeySecrets>();
         return services;
     }
 
@@ -109,6 +110,7 @@ public static class WebComposition
         }).RequireAuthorization().WithName("WebExportConversation");
 
         app.MapUserForms();
+        app.MapKeyForms();
 
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Sovereign.Agents.Tools;
 using Sovereign.Apps.Definitions;
 using Sovereign.Apps.Publishing;
 using Sovereign.Apps.Store;
@@ -15,7 +16,7 @@ namespace Sovereign.Server.WebUi;
 /// publisher (reference checks) and audit records, the actor being the signed-in key or user. A refusal comes back as
 /// problems for the page to show, worded as the API words them. Thread-safe.
 /// </summary>
-internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAuditLog audit) : IAppEditor
+internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAuditLog audit, AgentToolFactory toolFactory) : IAppEditor
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -23,6 +24,9 @@ internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAud
     private static readonly string[] ReservedIds = ["schema", "templates"];
 
     public IReadOnlyList<WebAppTemplate> Templates { get; } = [.. AppTemplates.All.Select(t => new WebAppTemplate(t.Id, t.Name, t.Description, t.Model))];
+
+    public IReadOnlyList<string> Tools =>
+        [.. AgentToolFactory.BuiltInTypes, .. toolFactory.McpServers.Order(StringComparer.Ordinal).Select(s => "mcp:" + s)];
 
     public Task<WebAppOutcome> CreateFromTemplateAsync(WebUser actor, string templateId, string? id, string? model, IReadOnlyList<string> knowledgeBases,
         CancellationToken cancellationToken = default) =>
@@ -69,6 +73,13 @@ internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAud
             return live;
         });
 
+    public async Task<bool> DeleteAsync(WebUser actor, string id, CancellationToken cancellationToken = default)
+    {
+        // The page is for administrators only, but the rule is the API's and is kept here too, whoever calls.
+        if (!actor.IsAdmin) throw new SovereignException(ErrorKind.Forbidden, "Deleting apps needs the 'admin' scope.", code: "insufficient_scope");
+        using (TenantScope.Enter(actor.TenantId)) return await store.DeleteAsync(id, cancellationToken);
+    }
+
     public async Task<IReadOnlyList<WebAppVersion>> VersionsAsync(string tenantId, string id, CancellationToken cancellationToken = default)
     {
         using (TenantScope.Enter(tenantId))
@@ -89,14 +100,21 @@ internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAud
             }
             catch (ProblemsException e)
             {
-                return new WebAppOutcome(null, [.. e.Problems.Select(p => p.ToString())]);
+                return new WebAppOutcome(null, [.. e.Problems.Select(p => p.ToString())])
+                {
+                    Fields = [.. e.Problems.Select(p => new WebAppProblem(p.Path, p.Message))],
+                };
             }
             catch (SovereignException e)
             {
-                return new WebAppOutcome(null, [e.Message]);
+                return new WebAppOutcome(null, [e.Message]) { Fields = [new WebAppProblem(Pointer(e.Param), e.Message)] };
             }
         }
     }
+
+    /// <summary>An error's parameter (<c>model</c>, <c>tools[0]</c>, <c>knowledge.bases[1]</c>) as a JSON pointer (<c>/tools/0</c>).</summary>
+    private static string Pointer(string? param) =>
+        string.IsNullOrEmpty(param) ? "" : "/" + param.Replace("]", "", StringComparison.Ordinal).Replace('[', '/').Replace('.', '/');
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 

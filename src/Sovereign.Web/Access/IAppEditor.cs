@@ -12,11 +12,20 @@ public sealed record WebAppDraft(string Id, string Name, string DraftText, int? 
 public sealed record WebAppVersion(int Version, DateTimeOffset PublishedAt, string? PublishedBy, bool Live);
 
 /// <summary>
+/// One problem the server found, at <paramref name="Field"/>: a JSON pointer into the definition (<c>/name</c>,
+/// <c>/sampling/temperature</c>, <c>/tools/0</c>), empty when it is about the whole document. Immutable.
+/// </summary>
+public sealed record WebAppProblem(string Field, string Message);
+
+/// <summary>
 /// What saving or publishing said: the app as it now stands, or every problem the server found (schema, syntax or
-/// missing references), each as the API words it. Immutable.
+/// missing references), each as the API words it; <see cref="Fields"/> says where each one is, for a form to show it
+/// next to its field. Immutable.
 /// </summary>
 public sealed record WebAppOutcome(WebAppDraft? App, IReadOnlyList<string> Problems)
 {
+    public IReadOnlyList<WebAppProblem> Fields { get; init; } = [];
+
     public bool Succeeded => App is not null && Problems.Count == 0;
 }
 
@@ -28,6 +37,9 @@ public sealed record WebAppOutcome(WebAppDraft? App, IReadOnlyList<string> Probl
 public interface IAppEditor
 {
     IReadOnlyList<WebAppTemplate> Templates { get; }
+
+    /// <summary>The tools an app may name: the built-in ones, then each configured MCP server as <c>mcp:&lt;server&gt;</c>.</summary>
+    IReadOnlyList<string> Tools { get; }
 
     /// <summary>A new draft from a template with the given id, model and knowledge bases (an empty list: none).</summary>
     Task<WebAppOutcome> CreateFromTemplateAsync(WebUser actor, string templateId, string? id, string? model, IReadOnlyList<string> knowledgeBases,
@@ -44,6 +56,12 @@ public interface IAppEditor
 
     /// <summary>Makes <paramref name="version"/> live again.</summary>
     Task<WebAppOutcome> RollbackAsync(WebUser actor, string id, int version, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes the app, its draft and every published version, as <c>DELETE /v1/apps/{id}</c> does and with its rule:
+    /// only an administrator (anyone else is refused with <c>Forbidden</c>). False when the tenant has no such app.
+    /// </summary>
+    Task<bool> DeleteAsync(WebUser actor, string id, CancellationToken cancellationToken = default);
 
     /// <summary>Published versions, newest first; empty when none or the app is absent.</summary>
     Task<IReadOnlyList<WebAppVersion>> VersionsAsync(string tenantId, string id, CancellationToken cancellationToken = default);

@@ -29,7 +29,14 @@ public sealed class AdministrationTests(WebUiServer server) : IAsyncLifetime
         using var client = server.Client(secret);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("v1/models")).StatusCode);
 
+        // The secret never rides in the address, and the page's address, loaded again, shows it no more.
+        Assert.DoesNotContain(secret, page.Url, StringComparison.Ordinal);
+        await WebUiServer.WaitInteractiveAsync(page);
         await page.Locator("#hide-key").ClickAsync();
+        await Assertions.Expect(page.Locator("#new-key")).ToHaveCountAsync(0);
+        Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);
+        await page.ReloadAsync();
+        await WebUiServer.WaitInteractiveAsync(page);
         await Assertions.Expect(page.Locator("#new-key")).ToHaveCountAsync(0);
         Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);
 
@@ -53,6 +60,8 @@ public sealed class AdministrationTests(WebUiServer server) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#key-name-error")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#key-days-error")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#new-key")).ToHaveCountAsync(0);
+        // What was typed is still there to correct.
+        await Assertions.Expect(page.Locator("#key-days")).ToHaveValueAsync("0");
         await server.CloseContextsAsync();
     }
 

@@ -57,6 +57,8 @@ public sealed partial class AppEditorTests(WebUiServer server) : IAsyncLifetime
         await WebUiServer.WaitInteractiveAsync(page);
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Customer support desk");
         await Assertions.Expect(page.Locator("#app-versions-none")).ToBeVisibleAsync();
+        // This test edits the draft as text: the form's advanced view.
+        await page.Locator("#view-advanced").ClickAsync();
         Assert.Contains(kbId, await page.Locator("#app-definition").InputValueAsync(), StringComparison.Ordinal);
 
         // A field the schema does not know: the server's own message, and the stored draft untouched.
@@ -120,6 +122,7 @@ public sealed partial class AppEditorTests(WebUiServer server) : IAsyncLifetime
         await page.GotoAsync($"apps/{id}/edit");
         await WebUiServer.WaitInteractiveAsync(page);
         await Assertions.Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "rtl");
+        await page.Locator("#view-advanced").ClickAsync();
         // The definition is code: it reads left to right in a right-to-left page.
         await Assertions.Expect(page.Locator("#app-definition")).ToHaveAttributeAsync("dir", "ltr");
 
