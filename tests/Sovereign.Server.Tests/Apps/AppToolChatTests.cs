@@ -214,6 +214,26 @@ public sealed class AppToolChatTests : IClassFixture<AppToolChatTests.Fixture>
     }
 
     [Fact]
+    public async Task A_streamed_conversation_through_an_app_with_tools_keeps_the_answer_the_client_saw()
+    {
+        await CreateAppAsync("sums-conv", "calculator");
+        var (created, conversation) = await _server.Admin.PostJsonAsync("v1/conversations", """{"model": "app:sums-conv"}""");
+        Assert.True(created == HttpStatusCode.Created, conversation.ToJsonString());
+        var id = conversation["id"]!.GetValue<string>();
+
+        using var response = await _server.Admin.PostAsync($"v1/conversations/{id}/messages",
+            Http.Json($$"""{"content": "What is 6 * 7?", "stream": true, "max_tokens": 160, "tool_choice": {{ForceCalculator}}}"""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = await ReadSseAsync(response);
+        Assert.Single(events, e => e["tool_steps"] is not null);
+        var streamed = string.Concat(events.Select(e => e["choices"]!.AsArray() is [{ } c] ? c["delta"]!["content"]?.GetValue<string>() : null));
+        var (_, kept) = await _server.Admin.GetJsonAsync($"v1/conversations/{id}");
+        Assert.Equal(["user", "assistant"], kept["messages"]!.AsArray().Select(m => m!["role"]!.GetValue<string>()));
+        Assert.Equal(streamed, kept["messages"]![1]!["content"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task An_app_without_tools_answers_in_one_generation_as_before()
     {
         var (created, body) = await _server.Admin.PostJsonAsync("v1/apps",
