@@ -149,7 +149,7 @@ internal sealed partial class AppToolChat(AgentRunner runner, IInferenceService 
             StartedAt = time.GetUtcNow(),
         };
         await store.CreateAsync(record, cancellationToken);
-        var model = new InferenceAgentModel(meter.Wrap(inference, context, api), models);
+        var model = new FailureKeepingModel(new InferenceAgentModel(meter.Wrap(inference, context, api), models));
         var log = new RunEventLog();
         var gate = new ApprovalGate();
         LogToolChat(logger, request.Id, app.AppId, definition.Tools.Count, definition.ToolChoice);
@@ -204,11 +204,14 @@ internal sealed partial class AppToolChat(AgentRunner runner, IInferenceService 
                 // The model was still calling tools when a limit stopped it: what it wrote around its last calls is all
                 // there is, cut short, as max_tokens cuts an answer.
                 var last = trace.LastOrDefault(t => t.Kind == RunTraceStep.ModelKind)?.Output ?? "";
-                return new AppToolOutcome(ToolCallFree(last), FinishReason.Length, usage, steps, finished.Steps) { Limit = finished.Error };
+                return new AppToolOutcome(ToolCallFree(last), FinishReason.Length, usage, steps, finished.Steps);
             case RunStatus.Cancelled:
                 cancellationToken.ThrowIfCancellationRequested();
                 throw new OperationCanceledException(cancellationToken);
             default:
+                // A step's own error (a quota, a prompt too long, the engine) is the client's answer as it would be
+                // without tools: same status, code and message. The run keeps only its text.
+                if (model.Failure is { } failure) throw failure;
                 throw new SovereignException(errorCode switch
                 {
                     "knowledge_unavailable" => ErrorKind.Unavailable,
@@ -347,10 +350,30 @@ internal sealed record AppToolRequest(string Id, string Model, string Instructio
     int? MaxTokensPerStep, SamplingParameters Sampling, IReadOnlyList<string>? Stop = null);
 
 /// <summary>What the run gave: the answer, why it ended, tokens of every step together, and the tool calls it made.</summary>
-internal sealed record AppToolOutcome(string Text, FinishReason Reason, GenerationUsage Usage, IReadOnlyList<AppToolStep> ToolSteps, int ModelSteps)
+internal sealed record AppToolOutcome(string Text, FinishReason Reason, GenerationUsage Usage, IReadOnlyList<AppToolStep> ToolSteps, int ModelSteps);
+
+/// <summary>The step model, keeping the first <see cref="SovereignException"/> a step threw so the chat can answer with it. One per run.</summary>
+internal sealed class FailureKeepingModel(IAgentModel inner) : IAgentModel
 {
-    /// <summary>The limit that stopped the run, in words; null when it answered.</summary>
-    public string? Limit { get; init; }
+    public SovereignException? Failure { get; private set; }
+
+    public async IAsyncEnumerable<ModelStepEvent> StepAsync(ModelStepRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var events = inner.StepAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await events.MoveNextAsync()) yield break;
+            }
+            catch (SovereignException e)
+            {
+                Failure ??= e;
+                throw;
+            }
+            yield return events.Current;
+        }
+    }
 }
 
 /// <summary>
