@@ -25,7 +25,13 @@ public sealed class AppToolChatTests : IClassFixture<AppToolChatTests.Fixture>
     {
         internal AppsServer Server { get; private set; } = null!;
 
-        public async Task InitializeAsync() => Server = await AppsServer.StartAsync();
+        // The test MCP server twice: as "test", and as "gated", whose "add" needs a person's approval.
+        public async Task InitializeAsync() => Server = await AppsServer.StartAsync(
+            "--Sovereign:Agents:McpServers:test:Command=dotnet",
+            $"--Sovereign:Agents:McpServers:test:Arguments:0={Agents.AgentsFixture.TestMcpServerDll()}",
+            "--Sovereign:Agents:McpServers:gated:Command=dotnet",
+            $"--Sovereign:Agents:McpServers:gated:Arguments:0={Agents.AgentsFixture.TestMcpServerDll()}",
+            "--Sovereign:Agents:McpServers:gated:RequireApproval:0=add");
 
         public async Task DisposeAsync() => await Server.DisposeAsync();
     }
@@ -217,6 +223,41 @@ public sealed class AppToolChatTests : IClassFixture<AppToolChatTests.Fixture>
         Assert.Equal("stop", lines[^1]["done_reason"]!.GetValue<string>());
         Assert.Equal("", lines[^1]["message"]!["content"]!.GetValue<string>()); // streamed, the text came before
         Assert.True(lines[^1]["eval_count"]!.GetValue<int>() > 0);
+    }
+
+    [Fact]
+    public async Task An_apps_mcp_tool_is_offered_beside_its_built_ins_and_runs_on_the_server()
+    {
+        await CreateAppAsync("mcp-sums", "calculator", "mcp:test/add");
+
+        var (status, body) = await _server.Admin.PostJsonAsync("v1/chat/completions",
+            ChatBody("app:mcp-sums", "Add two numbers.", """, "max_tokens": 160, "tool_choice": {"type": "function", "function": {"name": "add"}}"""));
+
+        Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+        var steps = StepsOf(body["id"]!.GetValue<string>());
+        Assert.Equal(["calculator", "add"], OfferedTools(steps[0].Messages![0].Content)); // only "add" of the server's tools
+        var step = Assert.Single(body["tool_steps"]!.AsArray())!;
+        Assert.Equal("add", step["name"]!.GetValue<string>());
+        Assert.False(step["is_error"]!.GetValue<bool>(), step.ToJsonString());
+        var arguments = JsonNode.Parse(step["arguments"]!.GetValue<string>())!;
+        Assert.Equal((arguments["a"]!.GetValue<long>() + arguments["b"]!.GetValue<long>()).ToString(System.Globalization.CultureInfo.InvariantCulture), step["result"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_tool_that_needs_a_persons_approval_is_refused_in_a_chat_without_waiting()
+    {
+        await CreateAppAsync("gated-sums", "mcp:gated/add");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var (status, body) = await _server.Admin.PostJsonAsync("v1/chat/completions",
+            ChatBody("app:gated-sums", "Add two numbers.", """, "max_tokens": 160, "tool_choice": "required" """));
+
+        Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+        var step = Assert.Single(body["tool_steps"]!.AsArray())!;
+        Assert.Equal("add", step["name"]!.GetValue<string>());
+        Assert.True(step["is_error"]!.GetValue<bool>(), step.ToJsonString()); // not run: no one can approve from a chat
+        Assert.Equal("stop", body["choices"]![0]!["finish_reason"]!.GetValue<string>());
+        Assert.True(started.Elapsed < TimeSpan.FromMinutes(5), "the chat waited for an approval"); // the approval timeout is 15 minutes
     }
 
     [Fact]
