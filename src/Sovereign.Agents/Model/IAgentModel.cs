@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Sovereign.Agents.Tools;
+using Sovereign.Core.Generation;
 
 namespace Sovereign.Agents.Model;
 
@@ -13,6 +14,9 @@ public interface IAgentModel
 }
 
 /// <param name="ToolChoice">auto, none, required, or one tool's name (a grammar then forces that call).</param>
+/// <param name="Sampling">The whole sampling of a chat (top_p, penalties…), when the run has one; its temperature and
+/// seed are <paramref name="Temperature"/> and <paramref name="Seed"/>. Null: only those two are set.</param>
+/// <param name="Stop">Stop sequences of a chat; null for none.</param>
 public sealed record ModelStepRequest(
     string RequestId,
     string Model,
@@ -22,7 +26,9 @@ public sealed record ModelStepRequest(
     string ToolChoice,
     int MaxTokens,
     float Temperature,
-    uint? Seed);
+    uint? Seed,
+    SamplingParameters? Sampling = null,
+    IReadOnlyList<string>? Stop = null);
 
 /// <summary>A turn of the run's conversation. Tool turns carry the raw result; the model adapter frames it as data.</summary>
 public sealed record AgentMessage(string Role, string Content)

@@ -41,7 +41,8 @@ public sealed class InferenceAgentModel(IInferenceService inference, IModelLocat
             Model = request.Model,
             Messages = plan.Messages,
             MaxTokens = request.MaxTokens,
-            Sampling = new SamplingParameters { Temperature = request.Temperature, Seed = request.Seed },
+            Sampling = (request.Sampling ?? new SamplingParameters()) with { Temperature = request.Temperature, Seed = request.Seed },
+            Stop = request.Stop ?? [],
             Grammar = plan.Grammar,
         };
 

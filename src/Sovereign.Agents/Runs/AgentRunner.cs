@@ -8,6 +8,7 @@ using Sovereign.Agents.Model;
 using Sovereign.Agents.Storage;
 using Sovereign.Agents.Tools;
 using Sovereign.Core.Errors;
+using Sovereign.Core.Generation;
 
 namespace Sovereign.Agents.Runs;
 
@@ -29,9 +30,25 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
     /// <param name="cancellationToken">Cancels the run: a person's cancel, or the server stopping.</param>
     /// <param name="serverStopping">Set when the server stops: the run then ends failed (interrupted), not cancelled, since
     /// no one chose to end it and it cannot resume.</param>
-    public async Task RunAsync(AgentRunRecord start, RunEventLog log, ApprovalGate gate, CancellationToken cancellationToken, CancellationToken serverStopping = default)
+    public Task RunAsync(AgentRunRecord start, RunEventLog log, ApprovalGate gate, CancellationToken cancellationToken, CancellationToken serverStopping = default) =>
+        LoopAsync(new RunState(start, log, runs, time, model, null), [AgentMessage.User(start.Input)], gate, cancellationToken, serverStopping);
+
+    /// <summary>
+    /// The same loop over a conversation that already has turns (a chat through an app with tools), rather than one
+    /// input. The caller gives the model (so each step is metered as the caller's), where the run is written (a chat
+    /// keeps it only for the response: <see cref="TransientRunStore"/>) and the sampling of every step (overriding
+    /// the definition's temperature and seed). The run ends when <paramref name="cancellationToken"/> is cancelled too.
+    /// </summary>
+    /// <param name="conversation">The turns before the first step (user, assistant with its calls, tool results); the
+    /// definition's instructions come before them as the system turn.</param>
+    public Task RunConversationAsync(AgentRunRecord start, IReadOnlyList<AgentMessage> conversation, IAgentModel stepModel, IAgentRunStore store,
+        SamplingParameters? sampling, RunEventLog log, ApprovalGate gate, CancellationToken cancellationToken) =>
+        LoopAsync(new RunState(start, log, store, time, stepModel, sampling), [.. conversation], gate, cancellationToken, default);
+
+    private async Task LoopAsync(RunState state, List<AgentMessage> messages, ApprovalGate gate, CancellationToken cancellationToken, CancellationToken serverStopping)
     {
-        var state = new RunState(start, log, runs, time);
+        var start = state.Record;
+        var log = state.Log;
         var definition = start.Definition;
         var limits = definition.Limits;
         try
@@ -53,7 +70,6 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                 }
             }
             await using var _ = tools;
-            var messages = new List<AgentMessage> { AgentMessage.User(start.Input) };
             var toolRan = false;
 
             while (true)
@@ -135,7 +151,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
         var watch = Stopwatch.StartNew();
         var budget = limits.MaxTokens - state.Tokens;
         var request = new ModelStepRequest($"{state.Record.Id}-{step}", definition.Model, definition.Instructions, [.. messages], tools.Tools, choice,
-            Math.Max(1, Math.Min(limits.MaxTokensPerStep, budget)), definition.Temperature, definition.Seed);
+            Math.Max(1, Math.Min(limits.MaxTokensPerStep, budget)), state.Sampling?.Temperature ?? definition.Temperature, state.Sampling?.Seed ?? definition.Seed, state.Sampling);
 
         using var wall = state.WallTimeout(cancellationToken);
         using var tokens = CancellationTokenSource.CreateLinkedTokenSource(wall.Token);
@@ -145,7 +161,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
         string? stop = null;
         try
         {
-            await foreach (var e in model.StepAsync(request, tokens.Token))
+            await foreach (var e in state.Model.StepAsync(request, tokens.Token))
             {
                 switch (e)
                 {
@@ -229,7 +245,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
             {
                 // :: A person decides; the wall clock does not run meanwhile.
                 var decision = gate.WaitAsync(call.Id, cancellationToken);
-                await runs.AddApprovalAsync(state.Record.Id, new RunApproval(call.Id, call.Name, arguments, time.GetUtcNow()), CancellationToken.None);
+                await state.Runs.AddApprovalAsync(state.Record.Id, new RunApproval(call.Id, call.Name, arguments, time.GetUtcNow()), CancellationToken.None);
                 await state.SetStatusAsync(RunStatus.AwaitingApproval);
                 state.Log.Add(new RunEvent(RunEvent.ApprovalRequired, new JsonObject { ["step"] = step, ["call_id"] = call.Id, ["name"] = call.Name, ["arguments"] = arguments }));
                 var waited = Stopwatch.StartNew();
@@ -240,7 +256,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                 catch (TimeoutException)
                 {
                     gate.Decide(call.Id, false);
-                    await runs.DecideApprovalAsync(state.Record.Id, call.Id, RunApproval.Expired, time.GetUtcNow(), CancellationToken.None);
+                    await state.Runs.DecideApprovalAsync(state.Record.Id, call.Id, RunApproval.Expired, time.GetUtcNow(), CancellationToken.None);
                     await state.StopAsync(StopReason.ApprovalTimeout, $"No one approved or rejected the call of '{call.Name}' within {options.Value.ApprovalTimeout.TotalMinutes:0.#} minutes.");
                     return null;
                 }
@@ -249,7 +265,7 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
                     state.ExcludeFromWallTime(waited.Elapsed);
                 }
                 approval = approved ? RunApproval.Approved : RunApproval.Rejected;
-                await runs.DecideApprovalAsync(state.Record.Id, call.Id, approval, time.GetUtcNow(), CancellationToken.None);
+                await state.Runs.DecideApprovalAsync(state.Record.Id, call.Id, approval, time.GetUtcNow(), CancellationToken.None);
                 await state.SetStatusAsync(RunStatus.Running);
                 state.Log.Add(new RunEvent(RunEvent.ApprovalDecided, new JsonObject { ["call_id"] = call.Id, ["decision"] = approval }));
                 watch.Restart();
@@ -315,8 +331,12 @@ public sealed class AgentRunner(IAgentModel model, AgentToolFactory toolFactory,
     }
 
     /// <summary>The mutable side of one run: counters, the wall clock, and the record written to the store.</summary>
-    private sealed class RunState(AgentRunRecord start, RunEventLog log, IAgentRunStore runs, TimeProvider time)
+    private sealed class RunState(AgentRunRecord start, RunEventLog log, IAgentRunStore runs, TimeProvider time, IAgentModel model, SamplingParameters? sampling)
     {
+        public IAgentRunStore Runs => runs;
+        public IAgentModel Model => model;
+        public SamplingParameters? Sampling => sampling;
+
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _excluded;
         private int _seq;

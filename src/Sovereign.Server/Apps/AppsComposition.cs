@@ -10,6 +10,7 @@ internal static class AppsComposition
     {
         services.AddSovereignApps();
         services.AddSingleton<AppChatResolver>();
+        services.AddSingleton<AppToolChat>();
         return services;
     }
 }

@@ -43,7 +43,8 @@ internal sealed record ChatAnswer(string Text, string? Citations)
             if (data == "[DONE]") break;
             var chunk = JsonNode.Parse(data);
             if (chunk?["error"] is not null) return null;
-            var choice = chunk?["choices"]?[0];
+            // Extension chunks (citations, tool_steps, usage) have "choices": [], which has no [0] to index.
+            var choice = chunk?["choices"] is JsonArray { Count: > 0 } choices ? choices[0] : null;
             if (choice?["delta"]?["content"] is JsonValue piece) answer.Append(piece.GetValue<string>());
             if (choice?["finish_reason"] is JsonValue) finished = true;
             citations ??= CitationNode(chunk, choice?["delta"]);

@@ -22,7 +22,7 @@ namespace Sovereign.Server.Ollama;
 /// </summary>
 internal sealed partial class OllamaGenerationHandler(
     IInferenceService inference, IModelLocator locator, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
-    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps)
+    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps, AppToolChat appTools)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
 
@@ -98,7 +98,9 @@ internal sealed partial class OllamaGenerationHandler(
         var grammar = StructuredOutput.FromOllamaFormat(body.Format, problems);
         OllamaRequestMapper.RefuseThink(body.Think, problems);
         var tools = ToolRequestMapper.Tools(body.Tools, problems);
-        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0, problems);
+        // An app's tools run server-side unless the client brings tools of its own (then it handles the calls itself).
+        var runAppTools = AppToolChat.Applies(app, tools.Count);
+        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0 || runAppTools, problems);
         var turns = MapMessages(body.Messages, problems, out var chars);
         SamplingRequestMapper.CheckPromptLength(chars, "messages", limits, problems);
         problems.ThrowIfAny();
@@ -115,6 +117,19 @@ internal sealed partial class OllamaGenerationHandler(
             var writer = await NdjsonWriter.ForAsync(context, stream, context.RequestAborted);
             await writer.WriteAsync(new OllamaChatChunk(model, catalog.Now(), new OllamaMessage("assistant", ""), true, reason),
                 OllamaJson.Context.OllamaChatChunk, context.RequestAborted);
+            return;
+        }
+
+        if (runAppTools)
+        {
+            // The loop constrains output only to force tool calls; a schema over the whole answer would forbid them.
+            if (grammar is not null)
+                throw SovereignException.Invalid($"The app '{app!.AppId}' answers with tools, which cannot be combined with format.", "format", "unsupported_with_app_tools");
+            var (instructions, conversation) = AppToolChat.Split(turns);
+            var run = new AppToolRequest(NewId("chat"), manifest.Reference, instructions, conversation, AppToolChat.Choice(toolChoice), settings.NumPredict, settings.Sampling, settings.Stop);
+            if (logger.IsEnabled(LogLevel.Trace))
+                logger.ChatPromptText(run.Id, AppChatResolver.ForLog(app, string.Join("\n", turns.Select(t => $"{t.Role}: {t.Content}"))));
+            await appTools.RespondOllamaAsync(context, app!, run, model, catalog, stream, received);
             return;
         }
 

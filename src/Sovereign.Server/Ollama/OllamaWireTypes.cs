@@ -141,7 +141,9 @@ internal sealed record OllamaGenerateChunk(
     string? DoneReason = null);
 
 /// <summary>One streamed piece of /api/chat (also the empty-messages load/unload answer, with done_reason).</summary>
-internal sealed record OllamaChatChunk(string Model, string CreatedAt, OllamaMessage Message, bool Done, string? DoneReason = null);
+/// <remarks><c>tool_steps</c> (Sovereign's extension) reports a tool call an app's run made on the server, as it finishes.</remarks>
+internal sealed record OllamaChatChunk(string Model, string CreatedAt, OllamaMessage Message, bool Done, string? DoneReason = null,
+    IReadOnlyList<Apps.AppToolStep>? ToolSteps = null);
 
 /// <summary>The last object of /api/generate, streamed or not: the text (empty when streamed), why it stopped, counts and timings.</summary>
 internal sealed record OllamaGenerateDone(
@@ -158,7 +160,7 @@ internal sealed record OllamaGenerateDone(
     int EvalCount,
     long EvalDuration);
 
-/// <summary>The last object of /api/chat, streamed or not.</summary>
+/// <summary>The last object of /api/chat, streamed or not; not streamed, an app's tool calls are in <c>tool_steps</c>.</summary>
 internal sealed record OllamaChatDone(
     string Model,
     string CreatedAt,
@@ -170,7 +172,8 @@ internal sealed record OllamaChatDone(
     int PromptEvalCount,
     long PromptEvalDuration,
     int EvalCount,
-    long EvalDuration);
+    long EvalDuration,
+    IReadOnlyList<Apps.AppToolStep>? ToolSteps = null);
 
 internal sealed record OllamaPullStatus(string Status, string? Digest = null, long? Total = null, long? Completed = null);
 

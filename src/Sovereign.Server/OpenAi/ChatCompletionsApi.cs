@@ -30,7 +30,7 @@ internal static class ChatCompletionsApi
 /// Validates a chat request completely before the engine sees it, maps it to a <see cref="GenerationRequest"/> and
 /// answers. Thread-safe.
 /// </summary>
-internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps, ImageTextReader imageText)
+internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOptions<SovereignOptions> options, KnowledgeAugmenter knowledgeAugmenter, ILogger<ChatCompletionsHandler> logger, AppChatResolver apps, ImageTextReader imageText, AppToolChat appTools)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool", "developer"];
 
@@ -48,7 +48,9 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         var images = new ChatImages();
         var turns = MapMessages(body.Messages, problems, out var promptChars, images);
         var tools = ToolRequestMapper.Tools(body.Tools, problems);
-        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0, problems);
+        // An app's tools run server-side unless the client brings tools of its own (then it handles the calls itself).
+        var runAppTools = AppToolChat.Applies(app, tools.Count);
+        var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0 || runAppTools, problems);
         var sampling = SamplingRequestMapper.Sampling(body, problems);
         var maxTokens = body.MaxCompletionTokens is not null
             ? SamplingRequestMapper.MaxTokens(body.MaxCompletionTokens, "max_completion_tokens", limits, problems)
@@ -63,9 +65,15 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
 
         // :: Step 3: the model must be in the store (404 model_not_found otherwise).
         var manifest = await responder.ResolveModelAsync(body.Model!, context.RequestAborted);
-        // A model with a vision projector sees the images; any other reads their text.
-        var vision = manifest.ProjectorDigest is not null;
+        // A model with a vision projector sees the images; any other reads their text. The app-tool loop
+        // carries text turns only, so there the images are read as text too.
+        var vision = manifest.ProjectorDigest is not null && !runAppTools;
         if (!vision) turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
+        if (runAppTools)
+        {
+            await RespondWithAppToolsAsync(context, app!, body, turns, toolChoice, grammar, knowledge, manifest, sampling, maxTokens, stop);
+            return;
+        }
 
         // :: Step 4: tools, in the format of the model's family; a forced call brings its own grammar.
         ToolCallingPlan? plan = null;
@@ -106,6 +114,28 @@ internal sealed class ChatCompletionsHandler(GenerationResponder responder, IOpt
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
         await responder.RespondAsync(context, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
+    }
+
+    /// <summary>
+    /// The app's tools, run by the agent loop (see <see cref="AppToolChat"/>): its system prompt, with the passages its
+    /// knowledge retrieved, is the run's instructions; the client's turns are the conversation.
+    /// </summary>
+    private async Task RespondWithAppToolsAsync(HttpContext context, AppChat app, ChatCompletionRequest body, List<ChatTurn> turns, ToolChoice toolChoice,
+        string? grammar, KnowledgeRequest? knowledge, Models.Store.ModelManifest manifest, SamplingParameters sampling, int? maxTokens, IReadOnlyList<string> stop)
+    {
+        // The loop constrains output only to force tool calls; a schema over the whole answer would forbid them.
+        if (grammar is not null)
+            throw SovereignException.Invalid($"The app '{app.AppId}' answers with tools, which cannot be combined with response_format or grammar.",
+                body.Grammar is not null ? "grammar" : "response_format", "unsupported_with_app_tools");
+        var (_, conversation) = AppToolChat.Split(turns);
+        var format = new ChatResponseFormat(ResponseFormat.NewId(ChatResponseFormat.IdPrefix), responder.Now(), manifest.Reference, ResponseFormat.FingerprintOf(manifest.Digest));
+        var grounded = turns.Select(t => new ChatMessage(t.Role, t.Content ?? "")).ToList();
+        var answerFormat = await knowledgeAugmenter.AugmentAsync(knowledge, grounded, format, context.RequestAborted);
+        var instructions = grounded[0].Role == "system" ? grounded[0].Content : "";
+        var request = new AppToolRequest(format.Id, manifest.Reference, instructions, conversation, AppToolChat.Choice(toolChoice), maxTokens, sampling, stop);
+        if (logger.IsEnabled(LogLevel.Trace))
+            logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", [$"system: {instructions}", .. conversation.Select(m => $"{m.Role}: {m.Content}")])));
+        await appTools.RespondOpenAiAsync(context, app, request, answerFormat, body.Stream == true, SamplingRequestMapper.IncludeUsage(body));
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace Sovereign.Server.Tests.Apps;
 
 /// <summary>
 /// Chatting through <c>model: "app:&lt;id&gt;"</c> with the real engine and the real tiny model: what the engine receives
-/// is the app's model, its system prompt and its sampling defaults. (The tiny model's prose is not judged.)
+/// is the app's model, its system prompt, its sampling defaults and its tools. (The tiny model's prose is not judged.)
 /// </summary>
 public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
 {
@@ -37,7 +37,7 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
 
     [Theory]
     [MemberData(nameof(Templates))]
-    public async Task Every_template_runs_end_to_end_with_its_instructions_and_sampling_applied(string template)
+    public async Task Every_template_runs_end_to_end_with_its_instructions_sampling_and_tools_applied(string template)
     {
         var id = "t-" + template;
         await _server.CreateFromTemplateAsync(template, id);
@@ -55,6 +55,10 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
         Assert.StartsWith(AppPrompt.SystemPrompt(definition) + "\n\n", request.Messages[0].Content, StringComparison.Ordinal);
         Assert.Contains("<documents>", request.Messages[0].Content, StringComparison.Ordinal);
         Assert.Equal(("user", definition.StarterQuestions[0]), (request.Messages[1].Role, request.Messages[1].Content));
+        // Its tools are offered to the model (the agent loop runs them; the tiny model calls none unforced).
+        Assert.NotEmpty(definition.Tools);
+        Assert.Equal(definition.Tools, AppToolChatTests.OfferedTools(request.Messages[0].Content));
+        Assert.IsType<JsonArray>(answer["tool_steps"]);
         Assert.Equal(definition.Sampling!.Temperature, request.Sampling.Temperature);
         Assert.Equal(definition.Sampling.TopP, request.Sampling.TopP);
         Assert.Equal(6, request.MaxTokens); // the request's own max_tokens wins over the app's default
@@ -99,7 +103,9 @@ public sealed class AppChatTests : IClassFixture<AppChatTests.Fixture>
         Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
         Assert.True(body["done"]!.GetValue<bool>());
         var request = _server.Engine.Last;
-        Assert.Equal(AppPrompt.SystemPrompt(definition), request.Messages![0].Content);
+        Assert.StartsWith(AppPrompt.SystemPrompt(definition), request.Messages![0].Content, StringComparison.Ordinal);
+        Assert.Equal(definition.Tools, AppToolChatTests.OfferedTools(request.Messages[0].Content));
+        Assert.IsType<JsonArray>(body["tool_steps"]);
         Assert.Equal(definition.Sampling!.Temperature, request.Sampling.Temperature);
         Assert.Equal(definition.Sampling.TopP, request.Sampling.TopP);
     }

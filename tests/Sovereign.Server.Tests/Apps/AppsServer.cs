@@ -44,7 +44,8 @@ internal sealed class AppsServer : IAsyncDisposable
     public CapturingLogs Logs { get; }
     public HttpClient Admin { get; }
 
-    public static async Task<AppsServer> StartAsync()
+    /// <param name="settings">More configuration for the server (command-line form), e.g. MCP servers.</param>
+    public static async Task<AppsServer> StartAsync(params string[] settings)
     {
         var home = TestHost.NewHome();
         var wide = Path.Combine(home, "stories260K-16k.gguf");
@@ -61,6 +62,7 @@ internal sealed class AppsServer : IAsyncDisposable
                     "--Sovereign:Engine:Slots=2",
                     "--Logging:LogLevel:Sovereign.Server.OpenAi.ChatCompletionsHandler=Trace",
                     "--Logging:LogLevel:Sovereign.Server.Ollama.OllamaGenerationHandler=Trace",
+                    .. settings,
                 ],
                 configure: b =>
                 {
