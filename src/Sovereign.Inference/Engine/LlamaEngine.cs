@@ -499,6 +499,7 @@ public sealed partial class LlamaEngine : IDisposable
         if (Thread.CurrentThread != _thread)
             _thread.Join();
         DisposeEmbedder();
+        DisposeReranker();
         _context.Dispose();
         _model.Dispose();
         _wake.Dispose();
