@@ -65,7 +65,23 @@ public sealed record BenchOptions
     /// </summary>
     public bool? Cluster { get; init; }
 
+    /// <summary>
+    /// The retrieval workload (search p50/p95 by index size, ingestion pages/s, recall@5 on the labelled set), run in
+    /// this process against the knowledge code: true or null (default) runs it in runs of Sovereign itself, false skips it.
+    /// </summary>
+    public bool? Retrieval { get; init; }
+
+    /// <summary>Index sizes (chunks) of the retrieval latency figures. Default 10,000 and 100,000, or 2,000 with --quick.</summary>
+    public IReadOnlyList<int>? RetrievalChunks { get; init; }
+
+    /// <summary>
+    /// A reranker GGUF (a path or a known model name) for the retrieval workload's hybrid+rerank recall@5. Default none.
+    /// </summary>
+    public string? Reranker { get; init; }
+
     public static IReadOnlyList<int> DefaultConcurrency { get; } = [1, 2, 4, 8, 16];
+
+    public static IReadOnlyList<int> DefaultRetrievalChunks { get; } = [10_000, 100_000];
 
     /// <summary>Every problem with these options, each naming its option; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -94,11 +110,21 @@ public sealed record BenchOptions
         if (Threads is < 0 or > 1024) errors.Add($"--threads must be between 0 and 1024, got {Threads}.");
         if (ContextSize is < 256 or > 131_072) errors.Add($"--context-size must be between 256 and 131072, got {ContextSize}.");
         if (string.IsNullOrWhiteSpace(EmbeddingModel)) errors.Add("--embedding-model: name a model, or 'none' to skip the embeddings workload.");
+        if (RetrievalChunks is { } sizes)
+        {
+            if (sizes.Count == 0) errors.Add("--retrieval-chunks: give at least one index size, e.g. 10000,100000.");
+            if (sizes.Any(n => n is < 100 or > 1_000_000)) errors.Add($"--retrieval-chunks: sizes must be between 100 and 1000000, got {string.Join(",", sizes)}.");
+        }
+        if (Reranker is { } reranker && BenchModels.Find(reranker) is null)
+            errors.Add($"--reranker: '{reranker}' is neither a known model nor a .gguf file.");
+        if (Reranker is not null && Retrieval == false) errors.Add("--reranker: is used by the retrieval workload, which --retrieval false skips.");
         if (LongPromptTokens is < 16 or > 131_072) errors.Add($"--long-prompt-tokens must be between 16 and 131072, got {LongPromptTokens}.");
         return errors;
     }
 
     internal IReadOnlyList<int> EffectiveConcurrency => [.. (Concurrency ?? DefaultConcurrency).Distinct().Order()];
+
+    internal IReadOnlyList<int> EffectiveRetrievalChunks => [.. (RetrievalChunks ?? (Quick ? [2_000] : DefaultRetrievalChunks)).Distinct().Order()];
 
     internal int EffectiveRepetitions => Repetitions ?? (Quick ? 2 : 3);
 

@@ -82,13 +82,16 @@ public static class BenchRunner
                 PrefillChunk = local ? PrefillChunk : null,
                 ModelCache = local ? cache : null,
                 Sampling = "greedy (temperature 0), ignore_eos, streamed /v1/completions with stream_options.include_usage",
+                RetrievalChunks = local && options.Retrieval != false ? options.EffectiveRetrievalChunks : null,
+                Reranker = options.Reranker,
             },
         };
 
         // :: Step 3: the models.
         var names = options.Models.Count > 0 ? options.Models : BenchModels.Defaults(options.Quick).Select(m => m.Name).ToArray();
         var stepsPerModel = (local ? 5 : 4) + report.Settings.Concurrency.Count;
-        progress.Begin(names.Count * stepsPerModel + 2);
+        var retrievalSteps = local && options.Retrieval != false ? options.EffectiveRetrievalChunks.Count + 2 : 0;
+        progress.Begin(names.Count * stepsPerModel + 2 + retrievalSteps);
         var clock = new BenchClock();
         foreach (var name in names)
         {
@@ -125,6 +128,17 @@ public static class BenchRunner
             report.Cluster = ClusterReport.NotAvailable(local ? "skipped (--quick without --cluster, or --no-cluster)." : "not measured against --target (it needs two Sovereign nodes the benchmark starts).");
         }
 
+        // :: Step 3⅞: retrieval, in this process against the knowledge code.
+        if (local && options.Retrieval != false)
+        {
+            report.Retrieval = await MeasureRetrievalAsync(options, cache, repositoryRoot, progress, cancellationToken).ConfigureAwait(false);
+            foreach (var e in report.Retrieval.Errors) progress.Note($"retrieval: {e}");
+        }
+        else
+        {
+            report.Retrieval = RetrievalReport.NotAvailable(local ? "skipped (--retrieval false)." : "not measured against --target (it measures Sovereign's own knowledge index, in this process).");
+        }
+
         // :: Step 4: targets are in; write the files.
         progress.Step(null, "writing results");
         report.FinishedAt = DateTimeOffset.UtcNow;
@@ -153,6 +167,24 @@ public static class BenchRunner
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return EmbeddingsReport.NotAvailable($"server: {e.Message}") with { Status = "failed" };
+        }
+    }
+
+    private static async Task<RetrievalReport> MeasureRetrievalAsync(BenchOptions options, string cache, string? repositoryRoot, IBenchProgress progress,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            string? reranker = null;
+            if (options.Reranker is { } name)
+                reranker = (await Task.Run(() => BenchModels.Prepare(BenchModels.Find(name)!, cache, repositoryRoot), cancellationToken).ConfigureAwait(false)).Path;
+            var settings = new RetrievalSettings(options.EffectiveRetrievalChunks, options.Quick ? 20 : 100, options.Quick ? 5 : 20,
+                options.Quick ? 2 : 5, options.Quick ? 3 : 10, reranker, options.Threads);
+            return await Task.Run(() => RetrievalWorkload.RunAsync(settings, what => progress.Step(null, what), cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return RetrievalReport.NotAvailable(e.Message) with { Status = "failed" };
         }
     }
 

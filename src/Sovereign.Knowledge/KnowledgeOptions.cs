@@ -65,10 +65,24 @@ public sealed class KnowledgeOptions
     public int VectorPartitions { get; set; } = 4;
 
     /// <summary>
-    /// A reranker GGUF model to reorder retrieved passages. Not used yet by this build: setting it is refused at start-up
-    /// rather than silently ignored.
+    /// A GGUF model in the model store (name[:tag], as imported with <c>sov models import</c>) that reorders the first
+    /// <see cref="RerankCandidates"/> passages of every search before the best <c>top_k</c> are kept. A model with rank
+    /// pooling (bge-reranker style) scores with its classifier; any other model is asked whether the passage answers
+    /// the query and scores by P("yes") (Qwen3-Reranker style). Null (the default): no reranking. A name missing from
+    /// the store is refused at start-up.
     /// </summary>
     public string? Reranker { get; set; }
+
+    /// <summary>
+    /// Passages of the first stage that the reranker scores (when one is set; at least <c>top_k</c> are). Default 30, at
+    /// most 100: each costs a model pass.
+    /// </summary>
+    [Range(1, 100)]
+    public int RerankCandidates { get; set; } = 30;
+
+    /// <summary>Tokens of one passage the reranker reads; the rest is cut. Default 512.</summary>
+    [Range(16, 8192)]
+    public int RerankMaxPassageTokens { get; set; } = 512;
 
     /// <summary>Size, page, pixel and time limits of extraction (see <see cref="ExtractionLimits"/>).</summary>
     public ExtractionLimitsOptions Limits { get; set; } = new();

@@ -1,10 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Sovereign.Core.Embeddings;
+using Sovereign.Inference.Embeddings;
+using Sovereign.Inference.Hosting;
 using Sovereign.Knowledge.Index;
 using Sovereign.Knowledge.Ingestion;
 using Sovereign.Knowledge.Retrieval;
 using Sovereign.Knowledge.Storage;
+using Sovereign.Models.Store;
 
 namespace Sovereign.Knowledge;
 
@@ -12,7 +16,9 @@ public static class KnowledgeServiceCollectionExtensions
 {
     /// <summary>
     /// Knowledge bases: the schema module, the store, the index, originals, ingestion jobs (a hosted worker) and hybrid
-    /// search. The extractor, chunker and embedding service are registered by their own areas.
+    /// search, reranked by the GGUF model <see cref="KnowledgeOptions.Reranker"/> names when it is set (a host may
+    /// register its own <see cref="IPassageReranker"/> instead). The extractor, chunker and embedding service are
+    /// registered by their own areas.
     /// </summary>
     public static IServiceCollection AddSovereignKnowledge(this IServiceCollection services)
     {
@@ -26,7 +32,15 @@ public static class KnowledgeServiceCollectionExtensions
         services.TryAddSingleton<IngestionQueue>();
         services.TryAddSingleton<IngestionPipeline>();
         services.AddHostedService<IngestionWorker>();
-        services.TryAddSingleton<IKnowledgeSearch, HybridSearch>();
+        services.TryAddSingleton<IKnowledgeSearch>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<KnowledgeOptions>>();
+            var reranker = string.IsNullOrWhiteSpace(options.Value.Reranker)
+                ? null
+                : sp.GetService<IPassageReranker>() ?? new GgufPassageReranker(sp.GetRequiredService<ModelManager>(), options);
+            return new HybridSearch(sp.GetRequiredService<IKnowledgeStore>(), sp.GetRequiredService<IKnowledgeIndex>(),
+                sp.GetRequiredService<IEmbeddingService>(), reranker, options.Value.RerankCandidates);
+        });
         return services;
     }
 
@@ -45,7 +59,11 @@ public static class KnowledgeServiceCollectionExtensions
 }
 
 /// <summary>Checks what data annotations cannot; every message names its setting.</summary>
-internal sealed class KnowledgeOptionsValidator : IValidateOptions<KnowledgeOptions>
+/// <remarks>
+/// The reranker is checked here so that a name missing from the model store stops start-up with a message naming the
+/// setting, instead of failing every search later.
+/// </remarks>
+internal sealed class KnowledgeOptionsValidator(IServiceProvider services) : IValidateOptions<KnowledgeOptions>
 {
     public ValidateOptionsResult Validate(string? name, KnowledgeOptions options)
     {
@@ -58,8 +76,18 @@ internal sealed class KnowledgeOptionsValidator : IValidateOptions<KnowledgeOpti
             failures.Add($"Sovereign:Knowledge:JobLease must be at least 10 seconds, got {options.JobLease}.");
         if (options.JobScanInterval <= TimeSpan.Zero)
             failures.Add($"Sovereign:Knowledge:JobScanInterval must be positive, got {options.JobScanInterval}.");
-        if (!string.IsNullOrWhiteSpace(options.Reranker))
-            failures.Add($"Sovereign:Knowledge:Reranker is set to '{options.Reranker}', but this build cannot use a reranker yet; remove the setting.");
+        if (!string.IsNullOrWhiteSpace(options.Reranker) && services.GetService<IPassageReranker>() is null)
+        {
+            var model = options.Reranker.Trim();
+            var store = services.GetService<IModelStore>();
+            if (store is null || services.GetService<ModelManager>() is null)
+                failures.Add($"Sovereign:Knowledge:Reranker is set to '{model}', but this host runs no GGUF models; remove the setting.");
+            else if (store.Find(model) is null)
+            {
+                var hint = EmbeddingModels.IsMiniLm(model) ? " The built-in embedding model cannot rerank." : "";
+                failures.Add($"Sovereign:Knowledge:Reranker names the model '{model}', which is not in the model store.{hint} Import a reranker GGUF with `sov models import FILE.gguf` or remove the setting.");
+            }
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -31,6 +31,21 @@ public sealed class BenchOptionsTests
     }
 
     [Fact]
+    public void Retrieval_options_are_checked_and_quick_runs_a_smaller_index()
+    {
+        Assert.Equal([10_000, 100_000], new BenchOptions { OutputDirectory = "o" }.EffectiveRetrievalChunks);
+        Assert.Equal([2_000], new BenchOptions { OutputDirectory = "o", Quick = true }.EffectiveRetrievalChunks);
+        Assert.Equal([500, 1_000], new BenchOptions { OutputDirectory = "o", RetrievalChunks = [1_000, 500, 500] }.EffectiveRetrievalChunks);
+        Assert.Empty(new BenchOptions { OutputDirectory = "o", Reranker = "stories260k" }.Validate());
+
+        var errors = new BenchOptions { OutputDirectory = "o", RetrievalChunks = [10], Reranker = "no-such-reranker" }.Validate();
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("--retrieval-chunks", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("--reranker: 'no-such-reranker'", StringComparison.Ordinal));
+        Assert.Contains(new BenchOptions { OutputDirectory = "o", Reranker = "stories260k", Retrieval = false }.Validate(), e => e.StartsWith("--reranker", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_target_needs_model_names_and_takes_any_of_them()
     {
         Assert.Contains(new BenchOptions { OutputDirectory = "o", Target = new Uri("http://127.0.0.1:8081") }.Validate(), e => e.StartsWith("--model", StringComparison.Ordinal));

@@ -31,8 +31,7 @@ public sealed record BenchReport
     public List<ModelReport> Models { get; init; } = [];
     public EmbeddingsReport Embeddings { get; set; } = EmbeddingsReport.NotAvailable("not measured in this run.");
     public ClusterReport Cluster { get; set; } = ClusterReport.NotAvailable("not measured in this run.");
-    public WorkloadStatus Retrieval { get; init; } = WorkloadStatus.NotAvailable(
-        "No knowledge bases yet: search p50/p95 over 10,000 and 100,000 chunks and ingestion pages/s will be measured once the knowledge feature lands.");
+    public RetrievalReport Retrieval { get; set; } = RetrievalReport.NotAvailable("not measured in this run.");
     /// <summary>Problems that concern the whole run (per-model ones are in each model's errors).</summary>
     public List<string> Errors { get; init; } = [];
 }
@@ -64,6 +63,10 @@ public sealed record BenchSettings
     public int? PrefillChunk { get; init; }
     public string? ModelCache { get; init; }
     public required string Sampling { get; init; }
+    /// <summary>Index sizes of the retrieval latency figures (null when the workload was skipped).</summary>
+    public IReadOnlyList<int>? RetrievalChunks { get; init; }
+    /// <summary>The retrieval workload's reranker (--reranker), as given.</summary>
+    public string? Reranker { get; init; }
 }
 
 /// <summary>One model's figures.</summary>

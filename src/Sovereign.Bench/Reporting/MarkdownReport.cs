@@ -115,12 +115,14 @@ public static class MarkdownReport
         md.AppendLine();
 
         AppendEmbeddings(md, report.Embeddings);
+        AppendRetrieval(md, report.Retrieval);
         AppendCluster(md, report.Cluster);
 
         md.AppendLine("## Not measured").AppendLine();
         if (report.Embeddings.Status != "measured")
             md.AppendLine($"- **Embeddings**: {report.Embeddings.Status} — {report.Embeddings.Reason}");
-        md.AppendLine($"- **Retrieval and ingestion**: {report.Retrieval.Status} — {report.Retrieval.Reason}");
+        if (report.Retrieval.Status != "measured")
+            md.AppendLine($"- **Retrieval and ingestion**: {report.Retrieval.Status} — {report.Retrieval.Reason}");
         if (report.Cluster.Status != "measured")
             md.AppendLine($"- **Cluster hop**: {report.Cluster.Status} — {report.Cluster.Reason}");
         if (!report.IgnoreEosAccepted) md.AppendLine("- The endpoint refused `ignore_eos`: generations may have ended before the requested length.");
@@ -188,6 +190,44 @@ public static class MarkdownReport
         md.AppendLine($"Batch 8 ÷ batch 1: {R(e.Batch8OverBatch1)}; batch 32 ÷ batch 1: {R(e.Batch32OverBatch1)}.");
         foreach (var error in e.Errors) md.AppendLine($"- error: {Cell(error)}");
         md.AppendLine();
+    }
+
+    internal static void AppendRetrieval(StringBuilder md, RetrievalReport r)
+    {
+        if (r.Status == "not_available") return;
+        md.AppendLine("## Retrieval").AppendLine();
+        md.AppendLine("Measured in the benchmark process against the knowledge code (SQLite index, built-in all-minilm), one query at a time.").AppendLine();
+        if (r.Search.Count > 0)
+        {
+            md.AppendLine($"Search latency, ms (p50 / p95). Index: {Cell(r.LatencyIndex)}.").AppendLine();
+            md.AppendLine("| chunks | indexed chunks/s | vector | full text | hybrid | query embedding |");
+            md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var l in r.Search)
+            {
+                md.AppendLine(Inv($"| {l.Chunks:N0} | {N(l.IndexChunksPerSecond)} | {N(l.VectorMs?.P50)} / {N(l.VectorMs?.P95)} | {N(l.FullTextMs?.P50)} / {N(l.FullTextMs?.P95)} | ") +
+                    $"{N(l.HybridMs?.P50)} / {N(l.HybridMs?.P95)} | {N(l.QueryEmbeddingMs?.P50)} / {N(l.QueryEmbeddingMs?.P95)} |");
+            }
+            md.AppendLine();
+        }
+        if (r.Ingestion is { } i)
+        {
+            md.AppendLine(Inv($"Ingestion (generated PDFs through extraction, chunking, all-minilm and indexing, one at a time): {i.Documents} documents, {i.Pages} pages, {i.Chunks} chunks in {i.Seconds:0.0} s — **{N(i.PagesPerSecond)} pages/s**, {N(i.ChunksPerSecond)} chunks/s."));
+            md.AppendLine();
+        }
+        if (r.Recall is { } q)
+        {
+            md.AppendLine(Inv($"recall@5 on the labelled set ({q.Questions} questions, {q.Passages} passages, {q.EmbeddingModel}):")).AppendLine();
+            md.AppendLine("| vector | full text | hybrid | hybrid + rerank |").AppendLine("| ---: | ---: | ---: | ---: |");
+            md.AppendLine($"| {R(q.VectorRecallAt5)} | {R(q.FullTextRecallAt5)} | {R(q.HybridRecallAt5)} | {(q.Reranker is null ? "no --reranker" : R(q.HybridRerankRecallAt5))} |");
+            md.AppendLine();
+            if (q.Reranker is not null)
+            {
+                md.AppendLine(Inv($"Reranker `{Cell(Path.GetFileName(q.Reranker))}` ({Cell(q.RerankMethod)}) over the first {I(q.RerankCandidates)} hybrid results; reranked search p50 / p95 {N(q.HybridRerankMs?.P50)} / {N(q.HybridRerankMs?.P95)} ms."));
+                md.AppendLine();
+            }
+        }
+        foreach (var error in r.Errors) md.AppendLine($"- error: {Cell(error)}");
+        if (r.Errors.Count > 0) md.AppendLine();
     }
 
     private static string Cell(string? text) => string.IsNullOrEmpty(text) ? "—" : text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");

@@ -36,10 +36,17 @@ internal static class BenchCommand
         {
             Description = "Measure time to first token through a second node (two nodes and a Redis on 127.0.0.1): --cluster true runs it even with --quick, --cluster false skips it (default: full runs, when redis-server is installed).",
         };
+        var retrieval = new Option<bool?>("--retrieval")
+        {
+            Description = "Measure retrieval in this process: search p50/p95 by index size, ingestion pages/s, recall@5 on the labelled set (default true; --retrieval false skips it).",
+        };
+        var retrievalChunks = new Option<string?>("--retrieval-chunks") { Description = "Index sizes of the search latency figures (default 10000,100000; 2000 with --quick)." };
+        var reranker = new Option<string?>("--reranker") { Description = "A reranker GGUF (path or known model) for the hybrid+rerank recall@5 figure (default none)." };
         var modelCache = new Option<string?>("--model-cache") { Description = "Where synthetic models are written once and reused (default bench/out/models)." };
         var command = new Command("bench", "Measure serving speed against the raw engine (or any OpenAI-compatible endpoint) and write JSON, Markdown and plots.")
         {
             target, apiKey, models, quick, output, concurrency, tokens, repetitions, promptTokens, threads, contextSize, longPrompt, modelCache, embeddingModel, cluster,
+            retrieval, retrievalChunks, reranker,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -65,6 +72,9 @@ internal static class BenchCommand
                 ModelCache = parse.GetValue(modelCache),
                 EmbeddingModel = parse.GetValue(embeddingModel) ?? defaults.EmbeddingModel,
                 Cluster = parse.GetValue(cluster),
+                Retrieval = parse.GetValue(retrieval),
+                RetrievalChunks = parse.GetValue(retrievalChunks) is { } sizes ? ParseLevels(sizes, "--retrieval-chunks", "10000,100000") : null,
+                Reranker = parse.GetValue(reranker),
             };
             var problems = options.Validate();
             if (problems.Count > 0) throw new CliException(string.Join(Environment.NewLine + "sov: ", problems), 2);
@@ -144,13 +154,13 @@ internal static class BenchCommand
     private static Uri ParseTarget(string text) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri) ? uri : throw new CliException($"--target: '{text}' is not an absolute URL such as http://127.0.0.1:8081.", 2);
 
-    private static int[] ParseLevels(string text)
+    private static int[] ParseLevels(string text, string option = "--concurrency", string example = "1,2,4,8,16")
     {
         var levels = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-                throw new CliException($"--concurrency: '{part}' is not a whole number; use e.g. 1,2,4,8,16.", 2);
+                throw new CliException($"{option}: '{part}' is not a whole number; use e.g. {example}.", 2);
             levels.Add(n);
         }
         return [.. levels];

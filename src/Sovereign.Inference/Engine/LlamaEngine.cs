@@ -722,6 +722,7 @@ public sealed partial class LlamaEngine : IDisposable
             _thread.Join();
         DisposeEmbedder();
         _vision?.Dispose();
+        DisposeReranker();
         _context.Dispose();
         if (_weights is not null) _weights.Dispose();
         else _model.Dispose();

@@ -62,6 +62,24 @@ internal sealed class RunnerService(LlamaEngine engine, RunnerSettings settings)
         return reply;
     }
 
+    public override async Task<RerankReply> Rerank(RerankRequest request, ServerCallContext context)
+    {
+        RerankResult result;
+        try
+        {
+            // The reranker blocks while it decodes; keep that off the gRPC thread.
+            result = await Task.Run(() => engine.Rerank(request.Query, request.Documents, Math.Max(1, request.MaxDocumentTokens), context.CancellationToken),
+                context.CancellationToken);
+        }
+        catch (SovereignException e)
+        {
+            throw RunnerErrors.ToRpc(e);
+        }
+        var reply = new RerankReply { PromptTokens = result.PromptTokens, Method = result.Method };
+        reply.Scores.AddRange(result.Scores);
+        return reply;
+    }
+
     public override Task<StatusReply> Status(StatusRequest request, ServerCallContext context)
     {
         var stats = engine.Stats;

@@ -12,13 +12,19 @@ namespace Sovereign.Knowledge.Retrieval;
 /// <item>Full text: BM25 candidates from each base, merged by score.</item>
 /// <item>Vector: the query embedded once per embedding model, exact cosine candidates from each base, merged by score.</item>
 /// <item>Hybrid: the two lists fused by reciprocal rank fusion; otherwise the one list asked for.</item>
-/// <item>The best <c>top_k</c> are read back with what a citation needs.</item>
+/// <item>The best <c>top_k</c> are read back with what a citation needs; with a reranker, the best
+/// <c>max(top_k, rerankCandidates)</c> are, the reranker scores each against the query, and its best <c>top_k</c> are
+/// kept (ties keep the first stage's order).</item>
 /// </list>
 /// </summary>
-public sealed class HybridSearch(IKnowledgeStore store, IKnowledgeIndex index, IEmbeddingService embeddings) : IKnowledgeSearch
+/// <param name="reranker">Reorders the first stage's best passages; null (the default) keeps the first stage's order.</param>
+/// <param name="rerankCandidates">How many of the first stage's passages the reranker scores.</param>
+public sealed class HybridSearch(IKnowledgeStore store, IKnowledgeIndex index, IEmbeddingService embeddings,
+    IPassageReranker? reranker = null, int rerankCandidates = HybridSearch.DefaultRerankCandidates) : IKnowledgeSearch
 {
     public const int MaxTopK = 100;
     public const int MaxQueryChars = 8_000;
+    public const int DefaultRerankCandidates = 30;
 
     /// <summary>Candidates each list contributes before fusion, per requested passage (and at least <see cref="MinCandidates"/>).</summary>
     private const int CandidatesPerResult = 4;
@@ -40,7 +46,9 @@ public sealed class HybridSearch(IKnowledgeStore store, IKnowledgeIndex index, I
                 ?? throw SovereignException.NotFound($"No knowledge base '{name}'.", "knowledge_bases", "knowledge_base_not_found"));
         }
         IReadOnlySet<string>? documents = query.DocumentIds is { Count: > 0 } ids ? ids.ToHashSet(StringComparer.Ordinal) : null;
-        var candidates = Math.Max(MinCandidates, query.TopK * CandidatesPerResult);
+        // What the first stage hands on: top_k, or the reranker's candidates (bounded like top_k, since each costs a model pass).
+        var keep = reranker is null ? query.TopK : Math.Max(query.TopK, Math.Clamp(rerankCandidates, 1, MaxTopK));
+        var candidates = Math.Max(Math.Max(MinCandidates, keep), query.TopK * CandidatesPerResult);
 
         // :: Step 2
         IReadOnlyList<ChunkMatch> fullText = [];
@@ -68,14 +76,21 @@ public sealed class HybridSearch(IKnowledgeStore store, IKnowledgeIndex index, I
         // :: Step 4
         var ranked = query.Mode switch
         {
-            SearchMode.Vector => vector.Take(query.TopK).ToList(),
-            SearchMode.FullText => fullText.Take(query.TopK).ToList(),
-            _ => ReciprocalRankFusion.Fuse([fullText, vector], query.TopK),
+            SearchMode.Vector => vector.Take(keep).ToList(),
+            SearchMode.FullText => fullText.Take(keep).ToList(),
+            _ => ReciprocalRankFusion.Fuse([fullText, vector], keep),
         };
 
         // :: Step 5
         var chunks = await index.GetChunksAsync([.. ranked.Select(m => m.Key)], cancellationToken);
         var scores = ranked.ToDictionary(m => m.Key, m => m.Score);
-        return [.. chunks.Select(c => new SearchHit(c.KnowledgeBaseId, c.DocumentId, c.DocumentName, c.Id, c.Text, c.Page, c.HeadingPath, scores[c.Key]))];
+        var hits = chunks.Select(c => new SearchHit(c.KnowledgeBaseId, c.DocumentId, c.DocumentName, c.Id, c.Text, c.Page, c.HeadingPath, scores[c.Key]));
+        if (reranker is null || chunks.Count == 0) return [.. hits];
+
+        var reranked = await reranker.ScoreAsync(query.Text, [.. chunks.Select(c => c.Text)], cancellationToken);
+        if (reranked.Count != chunks.Count)
+            throw new InvalidOperationException($"The reranker returned {reranked.Count} scores for {chunks.Count} passages.");
+        // OrderByDescending is stable: equal rerank scores keep the first stage's order.
+        return [.. hits.Select((h, i) => h with { RerankScore = reranked[i] }).OrderByDescending(h => h.RerankScore).Take(query.TopK)];
     }
 }

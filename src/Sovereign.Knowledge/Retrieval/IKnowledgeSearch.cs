@@ -25,6 +25,8 @@ public enum SearchMode
 }
 
 /// <summary>One retrieved passage with what a citation needs.</summary>
+/// <param name="Score">The first stage's score: fused RRF score (hybrid), cosine similarity (vector) or BM25 (full text).</param>
+/// <param name="RerankScore">The reranker's relevance score in (0, 1) when a reranker ordered the results; null otherwise.</param>
 public sealed record SearchHit(
     string KnowledgeBaseId,
     string DocumentId,
@@ -33,4 +35,5 @@ public sealed record SearchHit(
     string Text,
     int? Page,
     IReadOnlyList<string> HeadingPath,
-    double Score);
+    double Score,
+    double? RerankScore = null);

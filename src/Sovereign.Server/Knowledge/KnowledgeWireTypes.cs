@@ -70,11 +70,14 @@ internal sealed record DocumentList(string Object, IReadOnlyList<DocumentObject>
 
 internal sealed record DeletedObject(string Id, string Object, bool Deleted);
 
+/// <param name="Score">The first stage's score (fused RRF, cosine or BM25, by mode).</param>
+/// <param name="RerankScore">The reranker's score in (0, 1) that ordered the results; absent when no reranker is configured.</param>
 internal sealed record PassageObject(string ChunkId, string KnowledgeBase, string DocumentId, string DocumentName,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? Page,
-    IReadOnlyList<string> HeadingPath, string Text, double Score)
+    IReadOnlyList<string> HeadingPath, string Text, double Score, double? RerankScore = null)
 {
-    public static PassageObject From(SearchHit h) => new(h.ChunkId, h.KnowledgeBaseId, h.DocumentId, h.DocumentName, h.Page, h.HeadingPath, h.Text, h.Score);
+    public static PassageObject From(SearchHit h) =>
+        new(h.ChunkId, h.KnowledgeBaseId, h.DocumentId, h.DocumentName, h.Page, h.HeadingPath, h.Text, h.Score, h.RerankScore);
 }
 
 internal sealed record SearchResults(string Object, string Mode, IReadOnlyList<PassageObject> Data);

@@ -16,7 +16,7 @@ public sealed class BenchCommandTests : IDisposable
     {
         var result = await RunSovAsync(TimeSpan.FromMinutes(5),
             "bench", "--quick", "--model", "stories260k", "--tokens", "32", "--repetitions", "1", "--concurrency", "1,4,8", "--out", _out,
-            "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none", "--cluster", "true");
+            "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none", "--cluster", "true", "--retrieval-chunks", "500");
         Assert.True(result.ExitCode == 0, result.Output);
 
         var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "results.json")))!;
@@ -28,7 +28,23 @@ public sealed class BenchCommandTests : IDisposable
         Assert.NotEmpty(json["machine"]!["cpu_flags"]!.AsArray());
         // Skipped here to keep this run within its time; EmbeddingsWorkloadEndToEndTests measures it on a real server.
         Assert.Equal("not_available", (string?)json["embeddings"]!["status"]);
-        Assert.Equal("not_available", (string?)json["retrieval"]!["status"]);
+        // Retrieval, in the bench process: one small index size here (RetrievalWorkloadTests covers two and the reranker).
+        var retrieval = json["retrieval"]!;
+        Assert.True((string?)retrieval["status"] == "measured", retrieval.ToJsonString());
+        Assert.Empty(retrieval["errors"]!.AsArray());
+        var search = retrieval["search"]!.AsArray().Single()!;
+        Assert.Equal(500, (int)search["chunks"]!);
+        foreach (var mode in new[] { "vector_ms", "full_text_ms", "hybrid_ms", "query_embedding_ms" })
+        {
+            AssertPositive(search[mode]!["p50"], $"{mode}.p50");
+            AssertPositive(search[mode]!["p95"], $"{mode}.p95");
+        }
+        Assert.Equal(6, (int)retrieval["ingestion"]!["pages"]!);
+        AssertPositive(retrieval["ingestion"]!["pages_per_second"], "pages_per_second");
+        foreach (var figure in new[] { "vector_recall_at_5", "fulltext_recall_at_5", "hybrid_recall_at_5" })
+            AssertPositive(retrieval["recall"]![figure], figure);
+        Assert.Null(retrieval["recall"]!["hybrid_rerank_recall_at_5"]);
+        Assert.Equal([500], json["settings"]!["retrieval_chunks"]!.AsArray().Select(n => (int)n!));
         Assert.Equal(4096, (int)json["settings"]!["context_size"]!);
         // The cluster hop: two real nodes and a Redis; the entry node's figures against the serving node's.
         var cluster = json["cluster"]!;
@@ -81,6 +97,8 @@ public sealed class BenchCommandTests : IDisposable
         var md = await File.ReadAllTextAsync(Path.Combine(_out, "results.md"));
         Assert.Contains("| stories260k |", md, StringComparison.Ordinal);
         Assert.Contains("## Cluster hop", md, StringComparison.Ordinal);
+        Assert.Contains("## Retrieval", md, StringComparison.Ordinal);
+        Assert.Contains("pages/s", md, StringComparison.Ordinal);
         Assert.Contains("not_available", md, StringComparison.Ordinal);
         foreach (var png in new[] { "scaling.png", "throughput-stories260k.png", "latency-stories260k.png", "interference-stories260k.png" })
             Assert.True(new FileInfo(Path.Combine(_out, png)) is { Exists: true, Length: > 1000 }, png);

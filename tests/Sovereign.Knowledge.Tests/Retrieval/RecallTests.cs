@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace Sovereign.Knowledge.Tests.Retrieval;
 
 /// <summary>
-/// Retrieval quality on the project's small labelled set (Retrieval/recall-set.json): every passage indexed as one chunk
+/// Retrieval quality on the project's small labelled set (src/Sovereign.Bench/Workloads/recall-set.json, which `sov bench` also reports on): every passage indexed as one chunk
 /// with the real MiniLM model, every question searched in each mode, recall@5 = the share of questions whose answering
 /// passage is among the first five. Printed and written to recall-at-5.txt beside the test assembly; only sane floors
 /// are asserted, since the figures are for reading, not for pinning.

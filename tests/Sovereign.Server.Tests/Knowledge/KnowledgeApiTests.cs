@@ -51,6 +51,8 @@ public sealed class KnowledgeApiTests
             Assert.Equal("handbook.md", best["document_name"]!.GetValue<string>());
             Assert.Equal(docs[0]["id"]!.GetValue<string>(), best["document_id"]!.GetValue<string>());
             Assert.Contains("Parking", best["heading_path"]!.AsArray().Select(h => h!.GetValue<string>()));
+            // No reranker is configured: the first stage's order, and no rerank_score at all.
+            Assert.All(hits, h => Assert.False(h!.AsObject().ContainsKey("rerank_score")));
         }
 
         // A document filter keeps the search inside the named documents.
