@@ -112,7 +112,7 @@ public sealed partial class FileModelStore : IModelStore
                 DeleteBlobIfUnreferenced(digest);
                 throw;
             }
-            if (previous is not null && previous.Digest != digest) DeleteBlobIfUnreferenced(previous.Digest);
+            if (previous is not null) ReleaseBlobsOf(previous);
             progress?.Report(1);
             LogImported(_logger, manifest.Reference, digest, size);
             return manifest;
@@ -159,7 +159,7 @@ public sealed partial class FileModelStore : IModelStore
         if (!File.Exists(path)) return false;
         var manifest = ReadManifest(name);
         File.Delete(path);
-        if (manifest is not null) DeleteBlobIfUnreferenced(manifest.Digest);
+        if (manifest is not null) ReleaseBlobsOf(manifest);
         DeleteEmptyManifestFolders(Path.GetDirectoryName(path)!);
         LogRemoved(_logger, name.ToString());
         return true;
@@ -178,8 +178,7 @@ public sealed partial class FileModelStore : IModelStore
         var copy = manifest with { Name = to.Name, Tag = to.Tag, CreatedAt = _time.GetUtcNow() };
         var previous = ReadManifest(to);
         WriteManifest(copy);
-        if (previous is not null && !string.Equals(previous.Digest, copy.Digest, StringComparison.OrdinalIgnoreCase))
-            DeleteBlobIfUnreferenced(previous.Digest);
+        if (previous is not null) ReleaseBlobsOf(previous);
         LogCopied(_logger, from.ToString(), to.ToString());
         return copy;
     }
@@ -317,8 +316,15 @@ public sealed partial class FileModelStore : IModelStore
             foreach (var manifest in manifests)
             {
                 var stored = manifest with { Name = manifest.Name.ToLowerInvariant(), Tag = manifest.Tag.ToLowerInvariant() };
-                if (ReadManifest(new ModelName(stored.Name, stored.Tag)) is { } previous && previous.Digest != stored.Digest)
+                // Bundles and mirrors carry model blobs only: a projector this store lacks is dropped rather than named
+                // missing, so the model still loads (images then go through OCR) until the projector is imported again.
+                if (stored.ProjectorDigest is { } projector && !(DigestPattern().IsMatch(projector) && File.Exists(BlobPath(projector))))
+                    stored = stored with { ProjectorDigest = null, ProjectorSize = null };
+                if (ReadManifest(new ModelName(stored.Name, stored.Tag)) is { } previous)
+                {
                     replaced.Add(previous.Digest);
+                    if (previous.ProjectorDigest is { } previousProjector) replaced.Add(previousProjector);
+                }
                 WriteManifest(stored);
                 written.Add(stored);
                 LogImported(_logger, stored.Reference, stored.Digest, stored.Size);
@@ -568,6 +574,13 @@ public sealed partial class FileModelStore : IModelStore
     }
 
     // Caller holds the store lock, so no import can be about to point a new manifest at this blob.
+    /// <summary>After a manifest is replaced or removed: its model and projector blobs go unless another manifest names them.</summary>
+    private void ReleaseBlobsOf(ModelManifest manifest)
+    {
+        DeleteBlobIfUnreferenced(manifest.Digest);
+        if (manifest.ProjectorDigest is { } projector) DeleteBlobIfUnreferenced(projector);
+    }
+
     private void DeleteBlobIfUnreferenced(string digest)
     {
         if (List().Any(m => string.Equals(m.Digest, digest, StringComparison.OrdinalIgnoreCase)

@@ -22,7 +22,8 @@ namespace Sovereign.Server.Ollama;
 /// </summary>
 internal sealed partial class OllamaGenerationHandler(
     IInferenceService inference, IModelLocator locator, OllamaModelCatalog catalog, IOptions<SovereignOptions> options, TimeProvider time,
-    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps, AppToolChat appTools)
+    ILogger<OllamaGenerationHandler> logger, Tenancy.GenerationMeter meter, AppChatResolver apps, AppToolChat appTools,
+    Sovereign.Knowledge.Extraction.ImageTextReader imageText)
 {
     private static readonly string[] Roles = ["system", "user", "assistant", "tool"];
 
@@ -42,7 +43,8 @@ internal sealed partial class OllamaGenerationHandler(
         if (!string.IsNullOrEmpty(body.Template))
             problems.Unsupported("template", "template is not supported: the model's chat template applies (change it with `sov models template`), or send raw: true with a prompt you formatted yourself.");
         if (!string.IsNullOrEmpty(body.Suffix)) problems.Unsupported("suffix", "suffix (fill-in-the-middle) is not supported yet.");
-        if (OllamaRequestMapper.IsNonEmptyArray(body.Images)) problems.Unsupported("images", "images are not supported yet: no model on this server takes images.");
+        var images = new ChatImages();
+        var imageMarks = Images(body.Images, "images", images, problems);
         if (OllamaRequestMapper.IsNonEmptyArray(body.Context))
             problems.Unsupported("context", "context (token ids of an earlier response) is not supported; send the whole conversation in the prompt, or use /api/chat.");
         SamplingRequestMapper.CheckPromptLength((long)(body.Prompt?.Length ?? 0) + (body.System?.Length ?? 0), "prompt", limits, problems);
@@ -65,14 +67,25 @@ internal sealed partial class OllamaGenerationHandler(
         // :: Step 4: the prompt, through the model's chat template unless raw or the model has none.
         var raw = body.Raw == true;
         var templated = !raw && (manifest.ChatTemplateOverride is not null || manifest.HasChatTemplate);
+        List<ChatMessage>? messages = null;
+        if (templated)
+        {
+            messages = [.. string.IsNullOrEmpty(body.System) ? Array.Empty<ChatMessage>() : [new ChatMessage("system", body.System)], new ChatMessage("user", imageMarks + body.Prompt)];
+            // A model with a vision projector sees the images; any other reads their text.
+            messages = manifest.ProjectorDigest is not null ? images.AttachTo(messages) : await images.ReplaceWithTextAsync(messages, imageText, context.RequestAborted);
+        }
+        else if (images.Count > 0)
+        {
+            throw SovereignException.Invalid(raw
+                ? "images cannot be sent with raw: true; the image goes where the model's chat template puts it."
+                : $"images need a chat template, and the model '{body.Model}' has none.", "images");
+        }
         var request = new GenerationRequest
         {
             Id = NewId("gen"),
             Model = manifest.Reference,
             Prompt = templated ? null : raw || string.IsNullOrEmpty(body.System) ? body.Prompt : body.System + "\n\n" + body.Prompt,
-            Messages = templated
-                ? [.. string.IsNullOrEmpty(body.System) ? Array.Empty<ChatMessage>() : [new ChatMessage("system", body.System)], new ChatMessage("user", body.Prompt)]
-                : null,
+            Messages = messages,
             Stop = settings.Stop,
             Sampling = settings.Sampling,
             KeepAlive = keepAlive,
@@ -101,7 +114,8 @@ internal sealed partial class OllamaGenerationHandler(
         // An app's tools run server-side unless the client brings tools of its own (then it handles the calls itself).
         var runAppTools = AppToolChat.Applies(app, tools.Count);
         var toolChoice = ToolRequestMapper.Choice(body.ToolChoice, tools.Count > 0 || runAppTools, problems);
-        var turns = MapMessages(body.Messages, problems, out var chars);
+        var images = new ChatImages();
+        var turns = MapMessages(body.Messages, problems, out var chars, images);
         SamplingRequestMapper.CheckPromptLength(chars, "messages", limits, problems);
         problems.ThrowIfAny();
 
@@ -119,6 +133,11 @@ internal sealed partial class OllamaGenerationHandler(
                 OllamaJson.Context.OllamaChatChunk, context.RequestAborted);
             return;
         }
+
+        // A model with a vision projector sees the images; any other reads their text (so does the app-tool loop, which
+        // carries text turns only).
+        var vision = manifest.ProjectorDigest is not null && !runAppTools;
+        if (!vision) turns = await images.ReplaceWithTextAsync(turns, imageText, context.RequestAborted);
 
         if (runAppTools)
         {
@@ -151,6 +170,7 @@ internal sealed partial class OllamaGenerationHandler(
         {
             messages = [.. turns.Select(t => new ChatMessage(t.Role, t.Content ?? ""))];
         }
+        if (vision) messages = images.AttachTo(messages);
 
         // :: Step 5: generate.
         var request = new GenerationRequest
@@ -170,9 +190,10 @@ internal sealed partial class OllamaGenerationHandler(
 
     /// <summary>
     /// Roles system, user, assistant and tool; content a string (null is empty); an assistant's tool_calls in Ollama's shape
-    /// (<c>{"function": {"name", "arguments": {…}}}</c>, no ids). Images are refused for now.
+    /// (<c>{"function": {"name", "arguments": {…}}}</c>, no ids); a message's <c>images</c> (base64) go before its text, as
+    /// Ollama places them, when <paramref name="images"/> is given, and are refused otherwise.
     /// </summary>
-    internal static List<ChatTurn> MapMessages(List<OllamaMessageInput?>? input, RequestProblems problems, out long chars)
+    internal static List<ChatTurn> MapMessages(List<OllamaMessageInput?>? input, RequestProblems problems, out long chars, ChatImages? images = null)
     {
         chars = 0;
         var messages = new List<ChatTurn>();
@@ -199,8 +220,16 @@ internal sealed partial class OllamaGenerationHandler(
                 problems.Add($"{param}.role", $"{param}.role must be one of 'system', 'user', 'assistant' or 'tool', got '{message.Role}'.", "invalid_value");
                 continue;
             }
-            if (OllamaRequestMapper.IsNonEmptyArray(message.Images))
-                problems.Unsupported($"{param}.images", $"{param}.images: images are not supported yet, no model on this server takes images.");
+            var imageMarks = "";
+            if (images is null)
+            {
+                if (OllamaRequestMapper.IsNonEmptyArray(message.Images))
+                    problems.Unsupported($"{param}.images", $"{param}.images: images are not taken here.");
+            }
+            else
+            {
+                imageMarks = Images(message.Images, $"{param}.images", images, problems);
+            }
             var calls = message.Role == "assistant" ? Calls(message.ToolCalls, $"{param}.tool_calls", problems) : null;
             string content;
             switch (message.Content)
@@ -216,6 +245,7 @@ internal sealed partial class OllamaGenerationHandler(
                     continue;
             }
             chars += content.Length;
+            content = imageMarks + content;
             string? callId = null;
             if (message.Role == "tool")
             {
@@ -240,6 +270,24 @@ internal sealed partial class OllamaGenerationHandler(
             messages.Add(new ChatTurn(message.Role, content, calls, callId));
         }
         return messages;
+    }
+
+    /// <summary>Ollama's <c>images</c> (an array of base64 strings): their placeholders, one per line, to go before the text.</summary>
+    private static string Images(JsonElement? value, string param, ChatImages images, RequestProblems problems)
+    {
+        if (value is not { } array || array.ValueKind == JsonValueKind.Null) return "";
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add(param, $"{param} must be an array of base64 strings, got {OllamaRequestMapper.Describe(array)}.", "invalid_type");
+            return "";
+        }
+        var marks = new StringBuilder();
+        var i = 0;
+        foreach (var image in array.EnumerateArray())
+        {
+            if (images.AddBase64(image, $"{param}[{i++}]", problems) is { } placeholder) marks.Append(placeholder).Append('\n');
+        }
+        return marks.ToString();
     }
 
     /// <summary>An assistant message's tool_calls in Ollama's shape; ids are made up (Ollama has none), arguments are an object.</summary>

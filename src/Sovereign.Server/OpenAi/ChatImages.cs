@@ -65,12 +65,51 @@ internal sealed class ChatImages
             problems.Add(urlParam, $"Invalid '{urlParam}': the data URL's base64 is malformed.", "invalid_image_url");
             return null;
         }
-        if (_images.Count >= MaxImagesPerRequest)
+        return Keep(bytes, urlParam, partParam, problems);
+    }
+
+    /// <summary>
+    /// Checks one of Ollama's <c>images</c> (a base64 string, no data: prefix; one with it is taken too); returns its
+    /// placeholder, or null after recording the problem.
+    /// </summary>
+    public string? AddBase64(JsonElement image, string param, RequestProblems problems)
+    {
+        if (image.ValueKind != JsonValueKind.String || image.GetString() is not { Length: > 0 } text)
         {
-            problems.Add(partParam, $"Too many images: at most {MaxImagesPerRequest} per request.", "too_many_images");
+            problems.Add(param, $"{param} must be a base64 string with the image in it.", "invalid_type");
             return null;
         }
-        _images.Add((bytes, urlParam));
+        if (text.StartsWith("data:", StringComparison.OrdinalIgnoreCase) && text.IndexOf(',', StringComparison.Ordinal) is > 0 and var comma)
+            text = text[(comma + 1)..];
+        else if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add(param, $"Invalid '{param}': this server never fetches from outside, so an image must be sent as base64, not a URL.", "remote_image_url");
+            return null;
+        }
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            problems.Add(param, $"Invalid '{param}': the base64 is malformed.", "invalid_image");
+            return null;
+        }
+        return Keep(bytes, param, param, problems);
+    }
+
+    /// <summary>Images accepted so far.</summary>
+    public int Count => _images.Count;
+
+    private string? Keep(byte[] bytes, string param, string countParam, RequestProblems problems)
+    {
+        if (_images.Count >= MaxImagesPerRequest)
+        {
+            problems.Add(countParam, $"Too many images: at most {MaxImagesPerRequest} per request.", "too_many_images");
+            return null;
+        }
+        _images.Add((bytes, param));
         return Placeholder(_images.Count);
     }
 

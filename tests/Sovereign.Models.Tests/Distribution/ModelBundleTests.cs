@@ -40,6 +40,23 @@ public sealed class ModelBundleTests : IDisposable
         return Bundle;
     }
 
+    [Fact]
+    public async Task A_bundled_model_whose_projector_was_not_carried_arrives_without_it_and_still_loads_as_text()
+    {
+        await _source.ImportAsync(TestFiles.Stories260K, ModelName.Parse("stories"), "chatml");
+        var projector = _dir.File("mmproj.gguf");
+        SyntheticVisionProjector.Write(projector, new SyntheticVisionOptions { TextEmbeddingLength = 64 });
+        await _source.SetProjectorAsync("stories", projector);
+        await ModelBundle.ExportAsync(_source, ["stories"], Bundle);
+
+        await ModelBundle.ImportAsync(_target, Bundle);
+
+        var imported = _target.Find("stories")!;
+        Assert.Null(imported.ProjectorDigest);
+        Assert.Null(imported.ProjectorSize);
+        Assert.Equal(_source.Find("stories")!.Digest, imported.Digest);
+    }
+
     /// <summary>Everything under the target's models folder but the lock: what a refused import must not leave.</summary>
     private string[] TargetFiles() => Directory.Exists(_target.Paths.Models)
         ? [.. Directory.GetFileSystemEntries(_target.Paths.Models, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })

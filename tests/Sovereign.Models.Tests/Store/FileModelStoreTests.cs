@@ -37,6 +37,57 @@ public sealed class FileModelStoreTests : IDisposable
         ? [.. Directory.GetFiles(Paths.Manifests, "*", new EnumerationOptions { AttributesToSkip = 0, RecurseSubdirectories = true })]
         : [];
 
+    private string Projector(string fileName, ulong seed = 1)
+    {
+        var path = _dir.File(fileName);
+        SyntheticVisionProjector.Write(path, new SyntheticVisionOptions { TextEmbeddingLength = Tiny.EmbeddingLength, Seed = seed });
+        return path;
+    }
+
+    [Fact]
+    public async Task A_vision_projector_is_kept_by_digest_beside_its_model_and_goes_when_nothing_names_it()
+    {
+        await _store.ImportAsync(Model("m.gguf"), ModelName.Parse("m"));
+        var model = Assert.Single(Blobs());
+
+        var first = await _store.SetProjectorAsync("m", Projector("p1.gguf"));
+        Assert.Equal(new FileInfo(_dir.File("p1.gguf")).Length, first.ProjectorSize);
+        Assert.Equal(first.ProjectorDigest, _store.Find("m")!.ProjectorDigest);
+        Assert.Equal(2, Blobs().Length);
+
+        // A copy shares the projector; replacing it on one name keeps the blob the other still names.
+        _store.Copy("m", "m2");
+        var second = await _store.SetProjectorAsync("m", Projector("p2.gguf", seed: 2));
+        Assert.NotEqual(first.ProjectorDigest, second.ProjectorDigest);
+        Assert.Equal(3, Blobs().Length);
+
+        Assert.True(_store.Remove("m2"));
+        Assert.Equal(2, Blobs().Length);
+        Assert.Null((await _store.SetProjectorAsync("m", null)).ProjectorDigest);
+        Assert.Equal([model], Blobs());
+
+        await _store.SetProjectorAsync("m", Projector("p3.gguf", seed: 3));
+        Assert.True(_store.Remove("m"));
+        Assert.Empty(Blobs());
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_clip_projector_is_refused_and_the_model_is_left_as_it_was()
+    {
+        await _store.ImportAsync(Model("m.gguf"), ModelName.Parse("m"));
+
+        var notClip = await Assert.ThrowsAsync<SovereignException>(() => _store.SetProjectorAsync("m", Model("llama.gguf")));
+        var missing = await Assert.ThrowsAsync<SovereignException>(() => _store.SetProjectorAsync("m", _dir.File("nothing.gguf")));
+        var noModel = await Assert.ThrowsAsync<SovereignException>(() => _store.SetProjectorAsync("absent", Projector("p.gguf")));
+
+        Assert.Equal("invalid_projector", notClip.Code);
+        Assert.Contains("'llama', not 'clip'", notClip.Message, StringComparison.Ordinal);
+        Assert.Equal("file_not_found", missing.Code);
+        Assert.Equal("model_not_found", noModel.Code);
+        Assert.Null(_store.Find("m")!.ProjectorDigest);
+        Assert.Single(Blobs());
+    }
+
     [Fact]
     public async Task Import_stores_the_blob_by_digest_and_describes_the_model()
     {

@@ -74,6 +74,29 @@ public sealed class VisionChatTests(SharedServerFixture fixture)
     }
 
     [Fact]
+    public async Task Ollama_chat_images_reach_a_model_with_a_projector_as_image_tokens()
+    {
+        await EnsureVisionModelAsync();
+        var cat = Convert.ToBase64String(TestDocuments.PngOfText("cat"));
+
+        async Task<int> PromptTokensAsync(string images)
+        {
+            var (status, body) = await _server.Http.PostJsonAsync("api/chat", $$$"""
+                {"model":"{{{VisionModel}}}","stream":false,"options":{"num_predict":2,"temperature":0},
+                 "messages":[{"role":"user","content":"What is this?","images":[{{{images}}}]}]}
+                """);
+            Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+            return (int)body["prompt_eval_count"]!;
+        }
+
+        var one = await PromptTokensAsync($"\"{cat}\"");
+        var two = await PromptTokensAsync($"\"{cat}\",\"{cat}\"");
+
+        // Each image adds its placeholder's line break as text, so the second costs its image tokens and one more.
+        Assert.InRange(two - one, ImageTokens, ImageTokens + 2);
+    }
+
+    [Fact]
     public async Task An_image_a_vision_model_cannot_take_is_refused_from_its_bytes_before_decoding()
     {
         await EnsureVisionModelAsync();

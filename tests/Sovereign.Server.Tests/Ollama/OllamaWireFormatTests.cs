@@ -284,7 +284,8 @@ public sealed class OllamaWireFormatTests(OllamaServerFixture fixture)
     }
 
     [Theory]
-    [InlineData("""{"model": "stories-chat", "messages": [{"role": "user", "content": "Hi", "images": ["aGk="]}]}""", "messages[0].images")]
+    [InlineData("""{"model": "stories-chat", "messages": [{"role": "user", "content": "Hi", "images": "aGk="}]}""", "messages[0].images")]
+    [InlineData("""{"model": "stories-chat", "messages": [{"role": "user", "content": "Hi", "images": ["http://127.0.0.1:9/cat.png"]}]}""", "messages[0].images[0]")]
     [InlineData("""{"model": "stories-chat", "messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function"}]}""", "tools")]
     [InlineData("""{"model": "stories-chat", "messages": [{"role": "wizard", "content": "Hi"}]}""", "messages[0].role")]
     [InlineData("""{"model": "stories-chat", "messages": [{"role": "user", "content": "Hi"}], "think": true}""", "think")]

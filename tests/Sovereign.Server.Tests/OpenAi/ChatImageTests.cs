@@ -42,6 +42,36 @@ public sealed class ChatImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ollama_chat_images_reach_the_prompt_as_their_text_before_the_message()
+    {
+        var png = Convert.ToBase64String(TestDocuments.PngOfText("Invoice total\nseventy dollars"));
+
+        var (status, body) = await _host.AdminClient().PostJsonAsync("api/chat", $$$"""
+            {"model":"stories","stream":false,"messages":[{"role":"user","content":"What does this say?","images":["{{{png}}}"]}]}
+            """);
+
+        Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
+        var prompt = Assert.Single(Assert.Single(_engine.Requests).Messages!).Content;
+        Assert.StartsWith("[Image 1: text read from the image by OCR]\n", prompt, StringComparison.Ordinal);
+        Assert.EndsWith("[End of image 1]\nWhat does this say?", prompt, StringComparison.Ordinal);
+        Assert.Contains("seventy", prompt, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ollama_chat_bytes_that_are_no_image_are_refused_without_reaching_the_model()
+    {
+        var text = Convert.ToBase64String("just some text"u8.ToArray());
+
+        var (status, body) = await _host.AdminClient().PostJsonAsync("api/chat", $$$"""
+            {"model":"stories","stream":false,"messages":[{"role":"user","content":"Hi","images":["{{{text}}}"]}]}
+            """);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Contains("messages[0].images[0]", body["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(_engine.Requests);
+    }
+
+    [Fact]
     public async Task A_remote_image_url_is_400_because_the_server_never_fetches()
     {
         var (status, body) = await _host.AdminClient().PostJsonAsync("v1/chat/completions", """
