@@ -39,6 +39,7 @@ public static class AuditActions
     public const string ModelCopied = "model.copied";
     public const string ModelPulled = "model.pulled";
     public const string AppPublished = "app.published";
+    public const string AppDeleted = "app.deleted";
     public const string KnowledgeDeleted = "knowledge.deleted";
     public const string SettingsChanged = "settings.changed";
 }

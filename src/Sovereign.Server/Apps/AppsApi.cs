@@ -107,10 +107,11 @@ internal static class AppsApi
         return AppJson.Ok(AppJson.App(await store.UpdateDraftAsync(draft, context.RequestAborted)));
     }
 
-    private static async Task<IResult> DeleteAsync(string id, HttpContext context, IAppStore store)
+    private static async Task<IResult> DeleteAsync(string id, HttpContext context, IAppStore store, IAuditLog audit)
     {
         RequireAdmin(context);
         if (!await store.DeleteAsync(id, context.RequestAborted)) throw SqliteAppStoreErrors.NotFound(id);
+        await audit.AppendAsync(new AuditEvent(AuditActions.AppDeleted, id, "with all its versions"), CancellationToken.None);
         return AppJson.Ok(new JsonObject { ["id"] = id, ["object"] = "app.deleted", ["deleted"] = true });
     }
 

@@ -77,7 +77,12 @@ internal sealed class WebAppEditor(IAppStore store, AppPublisher publisher, IAud
     {
         // The page is for administrators only, but the rule is the API's and is kept here too, whoever calls.
         if (!actor.IsAdmin) throw new SovereignException(ErrorKind.Forbidden, "Deleting apps needs the 'admin' scope.", code: "insufficient_scope");
-        using (TenantScope.Enter(actor.TenantId)) return await store.DeleteAsync(id, cancellationToken);
+        using (TenantScope.Enter(actor.TenantId))
+        {
+            if (!await store.DeleteAsync(id, cancellationToken)) return false;
+            await audit.AppendAsync(new AuditEvent(AuditActions.AppDeleted, id, "with all its versions") { Actor = WebActors.Of(actor) }, CancellationToken.None);
+            return true;
+        }
     }
 
     public async Task<IReadOnlyList<WebAppVersion>> VersionsAsync(string tenantId, string id, CancellationToken cancellationToken = default)

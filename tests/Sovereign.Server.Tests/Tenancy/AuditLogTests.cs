@@ -85,19 +85,21 @@ public class AuditLogTests
     }
 
     [Fact]
-    public async Task Publishing_an_app_and_deleting_knowledge_are_recorded()
+    public async Task Publishing_and_deleting_an_app_and_deleting_knowledge_are_recorded()
     {
         await using var host = await TestHost.StartAsync();
         await host.ImportModelAsync("stories");
         var admin = host.AdminClient();
         (await admin.PostAsJsonAsync("v1/apps", new { id = "front-desk", name = "Front desk", model = "stories", instructions = "Be brief." })).EnsureSuccessStatusCode();
         (await admin.PostAsync("v1/apps/front-desk/publish", null)).EnsureSuccessStatusCode();
+        (await admin.DeleteAsync("v1/apps/front-desk")).EnsureSuccessStatusCode();
         (await admin.PostAsJsonAsync("v1/knowledge", new { name = "handbook" })).EnsureSuccessStatusCode();
         (await admin.DeleteAsync("v1/knowledge/handbook")).EnsureSuccessStatusCode();
 
         var (_, body) = await admin.GetJsonAsync("admin/audit");
         var records = body["data"]!.AsArray().Select(r => (Action: r!["action"]!.GetValue<string>(), Detail: r["detail"]!.GetValue<string>())).ToList();
         Assert.Contains(("app.published", "version 1"), records);
+        Assert.Contains(records, r => r.Action == "app.deleted");
         Assert.Contains(records, r => r.Action == "knowledge.deleted" && r.Detail.Contains("'handbook'", StringComparison.Ordinal));
     }
 
