@@ -16,7 +16,7 @@ public sealed class RealModelCollection
 /// <summary>The tiny real model (stories260K) from ../shared/models, next to the repository.</summary>
 internal static class TestModel
 {
-    public static string Path { get; } = Find();
+    public static string Path { get; } = Sovereign.TestSupport.Models.SharedModels.RequireStories260K();
 
     static TestModel()
     {
@@ -26,17 +26,6 @@ internal static class TestModel
             if (level == LLamaLogLevel.Error)
                 Console.Error.Write(message);
         });
-    }
-
-    private static string Find()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(System.IO.Path.Combine(dir.FullName, "Sovereign.slnx")))
-            dir = dir.Parent;
-        if (dir is null)
-            throw new InvalidOperationException($"No Sovereign.slnx above {AppContext.BaseDirectory}.");
-        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dir.FullName, "..", "shared", "models", "stories260K.gguf"));
-        return File.Exists(path) ? path : throw new FileNotFoundException("The test model is missing.", path);
     }
 
     public static LlamaEngine Load(Action<EngineSettings>? configure = null)

@@ -122,13 +122,5 @@ public sealed class ClusterNode : IAsyncDisposable
 
 internal static class TestModels
 {
-    public static string Stories260K { get; } = Find();
-
-    private static string Find()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sovereign.slnx"))) dir = dir.Parent;
-        return Path.GetFullPath(Path.Combine(dir?.FullName ?? throw new InvalidOperationException("Sovereign.slnx not found above " + AppContext.BaseDirectory),
-            "..", "shared", "models", "stories260K.gguf"));
-    }
+    public static string Stories260K => Sovereign.TestSupport.Models.SharedModels.Stories260K;
 }

@@ -1,17 +1,12 @@
+using Sovereign.TestSupport.Models;
+
 namespace Sovereign.Server.Tests.EndToEnd;
 
-/// <summary>Finds the shared real model files (../shared/models beside the repository).</summary>
+/// <summary>The shared real model files (../shared/models beside the repository), as this project's tests name them.</summary>
 internal static class TestModels
 {
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => SharedModels.RepositoryRoot;
 
     /// <summary>The real tiny Llama model from ../shared/models (see its README).</summary>
-    public static string Stories260K => Path.Combine(RepoRoot, "..", "shared", "models", "stories260K.gguf");
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sovereign.slnx"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Sovereign.slnx not found above " + AppContext.BaseDirectory);
-    }
+    public static string Stories260K => SharedModels.Stories260K;
 }

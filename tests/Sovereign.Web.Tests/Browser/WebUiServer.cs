@@ -37,9 +37,9 @@ public sealed class WebUiServer : IAsyncLifetime
     /// <summary>URLs on another host than the server's: refused, and each one a test failure.</summary>
     public ConcurrentQueue<string> Outside { get; } = new();
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => Sovereign.TestSupport.Models.SharedModels.RepositoryRoot;
 
-    public static string Stories260K => Path.Combine(RepoRoot, "..", "shared", "models", "stories260K.gguf");
+    public static string Stories260K => Sovereign.TestSupport.Models.SharedModels.Stories260K;
 
     /// <summary>Where screenshots go: .test-results/webui/ under the repository (git ignores it).</summary>
     public static string Artifacts { get; } = Path.Combine(RepoRoot, ".test-results", "webui");
@@ -155,13 +155,6 @@ public sealed class WebUiServer : IAsyncLifetime
         catch (IOException)
         {
         }
-    }
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Sovereign.slnx"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Sovereign.slnx not found above " + AppContext.BaseDirectory);
     }
 }
 
