@@ -27,7 +27,14 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentNullException.ThrowIfNull(modules);
         Description = Describe(connectionString);
-        _dataSource = new Lazy<NpgsqlDataSource>(() => NpgsqlDataSource.Create(connectionString));
+        _dataSource = new Lazy<NpgsqlDataSource>(() =>
+        {
+            // pgvector's type is mapped whether or not the database has the extension: Npgsql resolves it only where
+            // the type exists (see ReloadTypesAsync for an extension created after the first connection).
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            builder.UseVector();
+            return builder.Build();
+        });
         _modules = [.. modules.Prepend(SqliteDatabase.Core).DistinctBy(m => m.Name).Where(m => m.PostgresMigrations.Count > 0)
             .OrderBy(m => m.Order).ThenBy(m => m.Name, StringComparer.Ordinal)];
     }
@@ -54,6 +61,12 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken = default) => _dataSource.Value.OpenConnectionAsync(cancellationToken);
 
     public NpgsqlConnection Open() => _dataSource.Value.OpenConnection();
+
+    /// <summary>
+    /// Reads the database's types again, for a type created after the first connection (an extension such as
+    /// pgvector's <c>vector</c>): until then Npgsql cannot send or read values of it.
+    /// </summary>
+    public Task ReloadTypesAsync(CancellationToken cancellationToken = default) => _dataSource.Value.ReloadTypesAsync(cancellationToken);
 
     /// <summary>
     /// Takes a transaction-scoped advisory lock on <paramref name="name"/> (held until the transaction ends), so that
