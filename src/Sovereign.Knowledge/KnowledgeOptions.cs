@@ -65,6 +65,13 @@ public sealed class KnowledgeOptions
     public int VectorPartitions { get; set; } = 4;
 
     /// <summary>
+    /// With a shared PostgreSQL database: whether vector search runs in the database through the pgvector extension
+    /// when the server has it (<c>auto</c>, the default: the extension is created and used) or always in memory
+    /// across <see cref="VectorPartitions"/> (<c>off</c>). Both are exact and give the same results.
+    /// </summary>
+    public PgvectorMode Pgvector { get; set; } = PgvectorMode.Auto;
+
+    /// <summary>
     /// A GGUF model in the model store (name[:tag], as imported with <c>sov models import</c>) that reorders the first
     /// <see cref="RerankCandidates"/> passages of every search before the best <c>top_k</c> are kept. A model with rank
     /// pooling (bge-reranker style) scores with its classifier; any other model is asked whether the passage answers
@@ -121,4 +128,14 @@ public sealed class ExtractionLimitsOptions
     /// <summary>Tesseract language packs. Default eng+fas+ara.</summary>
     [Required]
     public string OcrLanguages { get; set; } = Defaults.OcrLanguages;
+}
+
+/// <summary>See <see cref="KnowledgeOptions.Pgvector"/>.</summary>
+public enum PgvectorMode
+{
+    /// <summary>Use pgvector when the database server offers it.</summary>
+    Auto,
+
+    /// <summary>Never use it (nor create the extension): vectors are searched in memory.</summary>
+    Off,
 }

@@ -47,13 +47,17 @@ public static class KnowledgeServiceCollectionExtensions
     /// <summary>
     /// Moves knowledge (bases, documents with their originals, chunks, vectors, full text) to the shared PostgreSQL
     /// database (<see cref="Data.PostgresDatabase"/>, registered by the caller), so every node serves every base. Vector
-    /// search runs in this process unless a cluster registers its own <see cref="IVectorPartitions"/>.
+    /// search runs in the database through pgvector where the server offers it (<see cref="KnowledgeOptions.Pgvector"/>),
+    /// otherwise in this process, unless a cluster registers its own <see cref="IVectorPartitions"/>; which one is
+    /// decided and logged at start-up.
     /// </summary>
     public static IServiceCollection AddPostgresKnowledge(this IServiceCollection services)
     {
         services.Replace(ServiceDescriptor.Singleton<IKnowledgeStore, PostgresKnowledgeStore>());
         services.Replace(ServiceDescriptor.Singleton<IKnowledgeIndex, PostgresKnowledgeIndex>());
         services.TryAddSingleton<IVectorPartitions, LocalVectorPartitions>();
+        services.TryAddSingleton<PostgresVectorSearch>();
+        services.AddHostedService<PostgresVectorSearchStartup>();
         return services;
     }
 }

@@ -25,4 +25,16 @@ internal static partial class LogMessages
 
     [LoggerMessage(4006, LogLevel.Warning, "Looking for unfinished ingestion jobs failed; trying again at the next scan")]
     public static partial void IngestionScanFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(4007, LogLevel.Information, "Vector search: pgvector {Version} in {Database} (exact, in the database)")]
+    public static partial void VectorSearchPgvector(this ILogger logger, string version, string database);
+
+    [LoggerMessage(4008, LogLevel.Information, "Vector search: exact, in memory, partitioned ({Reason})")]
+    public static partial void VectorSearchPartitioned(this ILogger logger, string reason);
+
+    [LoggerMessage(4009, LogLevel.Warning, "{Database} offers the pgvector extension, but creating it failed: {Error}. Vector search stays in memory; have a superuser run CREATE EXTENSION vector, or set Sovereign:Knowledge:Pgvector=off to silence this")]
+    public static partial void PgvectorCreateFailed(this ILogger logger, string database, string error);
+
+    [LoggerMessage(4010, LogLevel.Information, "pgvector: filled the embeddings of {Rows} chunks stored without one (written before the extension was installed, or by a node not using it)")]
+    public static partial void PgvectorFilled(this ILogger logger, int rows);
 }

@@ -13,16 +13,18 @@ namespace Sovereign.Knowledge.Index;
 /// The index in the cluster's PostgreSQL: one <c>kb_chunks</c> row per chunk with its text, a <c>tsvector</c> of its
 /// words (GIN-indexed) and its vector as float32 bytes. Full-text search is PostgreSQL's (<c>ts_rank</c> with length
 /// normalisation, the text weighted above the headings), not SQLite's BM25, so scores differ between the two, while the
-/// words that match are the same: both sides use <see cref="FullTextQuery"/>'s words. Vector search is exact, in memory,
-/// through <see cref="IVectorPartitions"/> (one partition here, or several spread across the cluster's nodes).
+/// words that match are the same: both sides use <see cref="FullTextQuery"/>'s words. Vector search is exact, through
+/// <see cref="PostgresVectorSearch"/>: in the database with pgvector where the server has it (each row then also
+/// carries its vector as a pgvector <c>embedding</c>), else in memory through <see cref="IVectorPartitions"/>.
 /// Every write takes the base's advisory lock and appends to <c>kb_index_changes</c> in its transaction, which is how
 /// every partition, on any node, learns what to reload. Thread-safe.
 /// </summary>
-internal sealed class PostgresKnowledgeIndex(PostgresDatabase database, IVectorPartitions partitions) : IKnowledgeIndex
+internal sealed class PostgresKnowledgeIndex(PostgresDatabase database, PostgresVectorSearch vectors) : IKnowledgeIndex
 {
     public async Task ReplaceDocumentAsync(string knowledgeBaseId, string documentId, IReadOnlyList<IndexedChunk> chunks, CancellationToken cancellationToken = default)
     {
         var tenant = TenantScope.Require();
+        var embeddings = await vectors.WritesEmbeddingsAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await PostgresDatabase.LockAsync(connection, transaction, LockName(tenant, knowledgeBaseId), cancellationToken);
@@ -40,16 +42,18 @@ internal sealed class PostgresKnowledgeIndex(PostgresDatabase database, IVectorP
         // :: Step 2: whatever an earlier attempt left goes, so a re-run never duplicates.
         await DeleteRowsAsync(connection, transaction, tenant, knowledgeBaseId, documentId, cancellationToken);
 
-        // :: Step 3: one row per chunk, sent as one batch.
+        // :: Step 3: one row per chunk, sent as one batch. The float32 bytes are kept beside a pgvector embedding: nodes
+        // searching in memory read them, and they are what an embedding is filled from.
+        var (embeddingColumn, embeddingValue) = embeddings ? (", embedding", ", @embedding") : ("", "");
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             foreach (var chunk in chunks)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var insert = new NpgsqlBatchCommand("""
-                    INSERT INTO kb_chunks (id, tenant_id, kb_id, document_id, ordinal, text, page, heading_path, terms, vector)
+                var insert = new NpgsqlBatchCommand($"""
+                    INSERT INTO kb_chunks (id, tenant_id, kb_id, document_id, ordinal, text, page, heading_path, terms, vector{embeddingColumn})
                     VALUES (@id, @t, @kb, @doc, @ordinal, @text, @page, @headings,
-                            setweight(to_tsvector('simple', @words), 'A') || setweight(to_tsvector('simple', @headingWords), 'B'), @vector)
+                            setweight(to_tsvector('simple', @words), 'A') || setweight(to_tsvector('simple', @headingWords), 'B'), @vector{embeddingValue})
                     """);
                 insert.Parameters.AddWithValue("id", Storage.KnowledgeIds.ChunkId(documentId, chunk.Ordinal));
                 insert.Parameters.AddWithValue("t", tenant);
@@ -62,6 +66,7 @@ internal sealed class PostgresKnowledgeIndex(PostgresDatabase database, IVectorP
                 insert.Parameters.AddWithValue("words", Words(chunk.Text));
                 insert.Parameters.AddWithValue("headingWords", Words(string.Join(' ', chunk.HeadingPath)));
                 insert.Parameters.Add(new NpgsqlParameter("vector", NpgsqlDbType.Bytea) { Value = MemoryMarshal.AsBytes(chunk.Vector.AsSpan()).ToArray() });
+                if (embeddings) insert.Parameters.AddWithValue("embedding", new Pgvector.Vector(chunk.Vector));
                 batch.BatchCommands.Add(insert);
             }
             if (batch.BatchCommands.Count > 0) await batch.ExecuteNonQueryAsync(cancellationToken);
@@ -129,7 +134,7 @@ internal sealed class PostgresKnowledgeIndex(PostgresDatabase database, IVectorP
 
     public Task<IReadOnlyList<ChunkMatch>> VectorSearchAsync(string knowledgeBaseId, ReadOnlyMemory<float> query, int limit, IReadOnlySet<string>? documentIds = null,
         CancellationToken cancellationToken = default) =>
-        partitions.SearchAsync(TenantScope.Require(), knowledgeBaseId, query, limit, documentIds, cancellationToken);
+        vectors.SearchAsync(TenantScope.Require(), knowledgeBaseId, query, limit, documentIds, cancellationToken);
 
     public async Task<IReadOnlyList<StoredChunk>> GetChunksAsync(IReadOnlyList<long> keys, CancellationToken cancellationToken = default)
     {

@@ -101,10 +101,7 @@ internal sealed class VectorSet
         try
         {
             if (_count == 0) return [];
-            if (query.Length != Dimensions)
-                throw new Core.Errors.SovereignException(Core.Errors.ErrorKind.Conflict,
-                    $"The query vector has {query.Length} dimensions but this knowledge base's vectors have {Dimensions}; it was indexed with another embedding model.",
-                    code: "embedding_dimensions_mismatch");
+            if (query.Length != Dimensions) throw DimensionsMismatch(query.Length, Dimensions);
 
             // A min-heap of the best so far: its root is the weakest of them, replaced when something beats it.
             var best = new PriorityQueue<int, float>(limit + 1);
@@ -131,6 +128,12 @@ internal sealed class VectorSet
             _lock.ExitReadLock();
         }
     }
+
+    /// <summary>The error for a query embedded by another model than the base; pgvector's search reports it alike.</summary>
+    public static Core.Errors.SovereignException DimensionsMismatch(int queryDimensions, int baseDimensions) =>
+        new(Core.Errors.ErrorKind.Conflict,
+            $"The query vector has {queryDimensions} dimensions but this knowledge base's vectors have {baseDimensions}; it was indexed with another embedding model.",
+            code: "embedding_dimensions_mismatch");
 
     private void AddLocked(long key, string documentId, ReadOnlySpan<float> vector)
     {

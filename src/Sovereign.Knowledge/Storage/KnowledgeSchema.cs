@@ -79,7 +79,8 @@ public static class KnowledgeSchema
         // received (any node can run any job); a job is claimed for a lease, so two nodes never run it at once; and every
         // write to a base's index appends to kb_index_changes, which is how each node's (or partition's) vectors in memory
         // learn what changed without a message from the writer. Full text is PostgreSQL's own (tsvector, GIN); vectors
-        // are float32 little-endian bytes, searched exactly in memory (see PostgresKnowledgeIndex).
+        // are float32 little-endian bytes, searched exactly in memory, or by pgvector in a column added where the server
+        // has the extension (see PostgresVectorSearch; not a migration, since the extension may come later or never).
         PostgresMigrations =
         [
             """
