@@ -20,6 +20,22 @@ if [ -s scripts/apt-packages.txt ]; then
   fi
 fi
 
+# :: Step 1b: PGlite (PostgreSQL with pgvector, in WebAssembly) for the pgvector tests; Debian 12 packages no pgvector.
+# Installed from its lock, again only when the lock changed. Debian's nodejs comes without npm; NodeSource's has it.
+pglite=tests/tools/pglite
+if ! command -v npm >/dev/null 2>&1; then
+  echo "Installing: npm"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm
+fi
+command -v npm >/dev/null 2>&1 || { echo "npm is missing; install Node.js with npm (the pgvector tests run PGlite in it)." >&2; exit 1; }
+lock=$(sha256sum "$pglite/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$pglite/node_modules/.sov-lock" 2>/dev/null)" != "$lock" ]; then
+  (cd "$pglite" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci in $pglite failed." >&2; exit 1; }
+  echo "$lock" >"$pglite/node_modules/.sov-lock"
+fi
+
 # :: Step 2: build everything once.
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet build Sovereign.slnx -c Release -nologo -v quiet
