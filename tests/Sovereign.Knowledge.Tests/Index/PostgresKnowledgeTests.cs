@@ -28,12 +28,13 @@ public sealed class KnowledgePostgresFixture : IAsyncLifetime
 }
 
 /// <summary>
-/// Knowledge in a shared PostgreSQL database, as several nodes use it: each <see cref="Node"/> has its own data folder,
-/// pools and vectors in memory, over one database.
+/// Knowledge in a shared PostgreSQL database, as several nodes use it: each <see cref="PostgresKnowledgeNode"/> has its
+/// own data folder, pools and vectors in memory, over one database. Debian's PostgreSQL has no pgvector, so vector
+/// search here is the in-memory, partitioned one (<see cref="PgvectorKnowledgeTests"/> covers pgvector).
 /// </summary>
 public sealed class PostgresKnowledgeTests(KnowledgePostgresFixture fixture) : IClassFixture<KnowledgePostgresFixture>, IAsyncLifetime
 {
-    private readonly List<Node> _nodes = [];
+    private readonly List<PostgresKnowledgeNode> _nodes = [];
     private readonly IDisposable _tenant = TenantScope.Enter(TenantScope.DefaultTenant);
     private string _database = null!;
 
@@ -46,57 +47,9 @@ public sealed class PostgresKnowledgeTests(KnowledgePostgresFixture fixture) : I
         return Task.CompletedTask;
     }
 
-    private sealed class Node : IDisposable
+    private async Task<PostgresKnowledgeNode> NodeAsync(TimeProvider? time = null)
     {
-        public Node(string connectionString, TimeProvider time, EmbeddingService embeddings)
-        {
-            Home = Directory.CreateTempSubdirectory("sov-pgknowledge-").FullName;
-            Database = new PostgresDatabase(connectionString, [KnowledgeSchema.Module]);
-            Options = Microsoft.Extensions.Options.Options.Create(new KnowledgeOptions { JobLease = TimeSpan.FromMinutes(1) });
-            Store = new PostgresKnowledgeStore(Database, time, Options);
-            Index = new PostgresKnowledgeIndex(Database, new LocalVectorPartitions(Database));
-            Originals = new OriginalStore(new SovereignPaths(Home));
-            Embeddings = embeddings;
-            Search = new HybridSearch(Store, Index, Embeddings);
-        }
-
-        public string Home { get; }
-        public PostgresDatabase Database { get; }
-        public Microsoft.Extensions.Options.IOptions<KnowledgeOptions> Options { get; }
-        public PostgresKnowledgeStore Store { get; }
-        public PostgresKnowledgeIndex Index { get; }
-        public OriginalStore Originals { get; }
-        public EmbeddingService Embeddings { get; }
-        public HybridSearch Search { get; }
-
-        public IngestionPipeline Pipeline() =>
-            new(Store, Index, new DocumentExtractor(), new StructuredChunker(new ApproximateTokenCounter()), Embeddings, Originals, Options,
-                NullLogger<IngestionPipeline>.Instance);
-
-        public async Task<KnowledgeDocument> UploadAsync(KnowledgeBase kb, string name, byte[] content)
-        {
-            var id = KnowledgeIds.NewDocumentId();
-            using var stream = new MemoryStream(content);
-            var original = await Originals.SaveAsync(TenantScope.Require(), kb.Id, id, stream, long.MaxValue, name, CancellationToken.None);
-            return await Store.AddDocumentAsync(new NewDocument(id, kb.Id, name, original.Path, original.Sha256, original.Bytes, "text/plain"));
-        }
-
-        public void Dispose()
-        {
-            Database.Dispose();
-            try
-            {
-                Directory.Delete(Home, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
-
-    private async Task<Node> NodeAsync(TimeProvider? time = null)
-    {
-        var node = new Node(_database, time ?? TimeProvider.System, fixture.Embeddings);
+        var node = new PostgresKnowledgeNode(_database, fixture.Embeddings, time);
         _nodes.Add(node);
         await node.Database.MigrateAsync();
         return node;
@@ -194,7 +147,7 @@ public sealed class PostgresKnowledgeTests(KnowledgePostgresFixture fixture) : I
             Assert.Empty(await b.Index.VectorSearchAsync(kb.Id, Axis(2), 10));
     }
 
-    private static async Task<List<string>> DocumentsAsync(Node node, KnowledgeBase kb, float[] query)
+    private static async Task<List<string>> DocumentsAsync(PostgresKnowledgeNode node, KnowledgeBase kb, float[] query)
     {
         var matches = await node.Index.VectorSearchAsync(kb.Id, query, 10);
         var chunks = await node.Index.GetChunksAsync([.. matches.Select(m => m.Key)]);
@@ -233,6 +186,20 @@ public sealed class PostgresKnowledgeTests(KnowledgePostgresFixture fixture) : I
             var allPg = await pg.Search.SearchAsync(new SearchQuery([pgKb.Name], question, TopK: 100, Mode: SearchMode.FullText));
             Assert.Equal(allSqlite.Select(h => h.DocumentName).Order(), allPg.Select(h => h.DocumentName).Order());
         }
+    }
+
+    [Fact]
+    public async Task Without_the_pgvector_extension_vectors_are_searched_in_memory_and_the_schema_gains_no_column()
+    {
+        var a = await NodeAsync();
+        var kb = await a.Store.CreateBaseAsync("kb", null, "all-minilm");
+        var doc = await a.UploadAsync(kb, "a.txt", "x"u8.ToArray());
+        await a.Index.ReplaceDocumentAsync(kb.Id, doc.Id, [new IndexedChunk(0, "a", null, [], Axis(0))]);
+
+        Assert.Single(await a.Index.VectorSearchAsync(kb.Id, Axis(0), 5));
+        Assert.Equal(VectorSearchKind.Partitioned, a.Vectors.Kind);
+        Assert.Equal(0L, await a.ScalarAsync("SELECT COUNT(*) FROM pg_available_extensions WHERE name = 'vector'"));
+        Assert.Equal(0L, await a.ScalarAsync("SELECT COUNT(*) FROM information_schema.columns WHERE table_name = 'kb_chunks' AND column_name = 'embedding'"));
     }
 
     [Fact]
