@@ -31,6 +31,12 @@ internal static class ClusterCommand
             }
             AnsiConsole.Write(table);
             Console.WriteLine("* the node that answered");
+            // Knowledge in the shared database: which nodes search vectors with pgvector and which in memory.
+            var vectors = nodes.Where(n => n?["vector_search"] is not null)
+                .GroupBy(n => n!["vector_search"]!.ToString(), n => n!["name"]?.ToString() ?? "?")
+                .Select(g => $"{(g.Key == "pgvector" ? "pgvector, in the database" : "in memory, partitioned")} ({string.Join(", ", g)})")
+                .ToList();
+            if (vectors.Count > 0) Console.WriteLine($"Knowledge vector search: {string.Join("; ", vectors)}");
             return 0;
         });
 

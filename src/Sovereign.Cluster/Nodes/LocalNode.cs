@@ -7,6 +7,7 @@ using Sovereign.Cluster.Wire;
 using Sovereign.Core.Errors;
 using Sovereign.Core.Generation;
 using Sovereign.Inference.Hosting;
+using Sovereign.Knowledge.Index;
 using Sovereign.Models.Store;
 
 namespace Sovereign.Cluster.Nodes;
@@ -24,12 +25,15 @@ public sealed class LocalNode
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<LocalNode> _logger;
     private readonly TimeProvider _time;
+    private readonly PostgresVectorSearch? _vectors;
     private readonly ConcurrentDictionary<string, int> _inFlightByModel = new(StringComparer.Ordinal);
     private int _inFlight;
     private int _draining;
 
-    public LocalNode(ModelManager engine, IModelStore store, ILocalSiloDetails silo, IHostApplicationLifetime lifetime, ILogger<LocalNode> logger, TimeProvider? time = null)
+    public LocalNode(ModelManager engine, IModelStore store, ILocalSiloDetails silo, IHostApplicationLifetime lifetime, ILogger<LocalNode> logger, TimeProvider? time = null,
+        PostgresVectorSearch? vectors = null)
     {
+        _vectors = vectors;
         _engine = engine;
         _store = store;
         _silo = silo;
@@ -65,6 +69,12 @@ public sealed class LocalNode
             InFlight = Volatile.Read(ref _inFlight),
             Backend = _engine.Backend,
             At = _time.GetUtcNow(),
+            VectorSearch = _vectors?.Kind switch
+            {
+                VectorSearchKind.Pgvector => "pgvector",
+                VectorSearchKind.Partitioned => "partitioned",
+                _ => null,
+            },
         };
     }
 

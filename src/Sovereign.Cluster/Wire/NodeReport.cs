@@ -26,6 +26,11 @@ public sealed record NodeReport
     [Id(9)] public int InFlight { get; init; }
     [Id(10)] public string Backend { get; init; } = "";
     [Id(11)] public DateTimeOffset At { get; init; }
+    /// <summary>
+    /// With knowledge in a shared database: how the node searches vectors, "pgvector" (in the database) or "partitioned"
+    /// (in memory); null otherwise, or before its first search or start-up decided.
+    /// </summary>
+    [Id(12)] public string? VectorSearch { get; init; }
 
     public long MemoryFreeBytes => Math.Max(0, MemoryBudgetBytes - MemoryUsedBytes);
 }

@@ -46,12 +46,13 @@ internal static class ClusterApi
 internal sealed record ClusterStatusObject(string Object, IReadOnlyList<ClusterNodeObject> Data);
 
 internal sealed record ClusterNodeObject(string Id, string Name, string Health, bool Local, int? Cores, int? Gpus, long? MemoryBudgetBytes,
-    long? MemoryUsedBytes, int? InFlight, IReadOnlyList<string>? Models, IReadOnlyList<ClusterLoadedModelObject>? Loaded)
+    long? MemoryUsedBytes, int? InFlight, IReadOnlyList<string>? Models, IReadOnlyList<ClusterLoadedModelObject>? Loaded, string? VectorSearch)
 {
     public static ClusterNodeObject From(NodeStatus s) => new(s.Id, s.Name, s.Health, s.Local, s.Report?.Cores, s.Report?.Gpus,
         s.Report?.MemoryBudgetBytes, s.Report?.MemoryUsedBytes, s.Report?.InFlight,
         s.Report?.Models.Select(m => m.Reference).ToList(),
-        s.Report?.Loaded.Select(m => new ClusterLoadedModelObject(m.Reference, m.Slots, m.Depth, m.MemoryBytes)).ToList());
+        s.Report?.Loaded.Select(m => new ClusterLoadedModelObject(m.Reference, m.Slots, m.Depth, m.MemoryBytes)).ToList(),
+        s.Report?.VectorSearch);
 }
 
 internal sealed record ClusterLoadedModelObject(string Name, int Slots, int QueueDepth, long MemoryBytes);
