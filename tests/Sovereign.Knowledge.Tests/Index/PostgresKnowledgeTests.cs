@@ -1,11 +1,6 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using Sovereign.Core.Options;
 using Sovereign.Core.Tenancy;
-using Sovereign.Data;
 using Sovereign.Inference.Embeddings;
-using Sovereign.Knowledge.Chunking;
-using Sovereign.Knowledge.Extraction;
 using Sovereign.Knowledge.Index;
 using Sovereign.Knowledge.Ingestion;
 using Sovereign.Knowledge.Retrieval;
