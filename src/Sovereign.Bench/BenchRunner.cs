@@ -366,6 +366,24 @@ public static class BenchRunner
         // Chained through the served figure of each phase, so a machine that changed speed between the phases
         // does not show up as engine cost: (engine ÷ served, phase 2) × (served ÷ raw, phase 1).
         model.EngineRatio = Statistics.Ratio(model.Engine?.DecodeTokensPerSecond, model.ServedWithEngine?.DecodeTokensPerSecond) * model.OverheadRatio;
+
+        // :: Phase 3: the raw batching yardstick at the sweep's levels the server's slots hold, each after a quiet moment.
+        var levels = options.EffectiveConcurrency.Where(n => n <= Slots).ToArray();
+        if (levels.Length == 0 || levels.Max() < 2) return;
+        try
+        {
+            using var batched = await Task.Run(() => RawBatchBaseline.Load(prepared.Path, options.Threads, context, levels.Max()), cancellationToken).ConfigureAwait(false);
+            foreach (var n in levels.Prepend(1).Distinct())
+            {
+                await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
+                var traces = await batched.GenerateAsync([.. Enumerable.Range(0, n).Select(prompts.Sweep)], tokens, clock, cancellationToken).ConfigureAwait(false);
+                model.RawBatched.Add(new RawBatchedResult(n, ConcurrencySweep.Summarise(n, traces).AggregateDecodeTokensPerSecond));
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            model.Errors.Add($"raw batched baseline: {e.Message}");
+        }
     }
 
     private static async Task<ModelReport> MeasureTargetAsync(string name, BenchOptions options, BenchReport run, BenchClock clock, IBenchProgress progress,
@@ -439,6 +457,10 @@ public static class BenchRunner
         model.BatchingRatio8 = Statistics.Ratio(Level(8)?.AggregateDecodeTokensPerSecond, Level(1)?.AggregateDecodeTokensPerSecond);
         model.BatchingRatio4EndToEnd = Statistics.Ratio(Level(4)?.AggregateTokensPerSecond, Level(1)?.AggregateTokensPerSecond);
         model.BatchingRatio8EndToEnd = Statistics.Ratio(Level(8)?.AggregateTokensPerSecond, Level(1)?.AggregateTokensPerSecond);
+        double? RawLevel(int n) => model.RawBatched.FirstOrDefault(r => r.Sequences == n)?.AggregateDecodeTokensPerSecond;
+        model.RawBatchingRatio4 = Statistics.Ratio(RawLevel(4), RawLevel(1));
+        model.RawBatchingRatio8 = Statistics.Ratio(RawLevel(8), RawLevel(1));
+        model.BatchedOverheadRatio4 = Statistics.Ratio(Level(4)?.AggregateDecodeTokensPerSecond, RawLevel(4));
         model.TtftP95At8OverUnloaded = Statistics.Ratio(model.Concurrency.FirstOrDefault(c => c.Streams == 8)?.TtftMs?.P95,
             model.Concurrency.FirstOrDefault(c => c.Streams == 1)?.TtftMs?.P50);
 

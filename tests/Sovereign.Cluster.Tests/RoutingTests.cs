@@ -24,11 +24,14 @@ public sealed class RoutingTests
         Assert.Contains("Lily", servedThroughA, StringComparison.Ordinal);
         Assert.Equal((0, 1, 0), (a.Engine.RunnerStarts, b.Engine.RunnerStarts, c.Engine.RunnerStarts));
 
-        // Streaming: the SSE stream a sends is b's tokens, in several chunks, ending as a single node's stream does.
-        var (chunks, text, done) = await StreamAsync(a);
+        // Streaming: the SSE stream a sends is b's tokens, ending as a single node's stream does; a long one arrives in
+        // several chunks (tokens that queue up between nodes travel together, so a short one may come as one).
+        var (_, text, done) = await StreamAsync(a, 24);
         Assert.Equal(servedLocally, text);
-        Assert.True(chunks > 1, $"expected several chunks, got {chunks}");
         Assert.True(done);
+        var (chunks, _, longDone) = await StreamAsync(a, 400);
+        Assert.True(chunks > 1, $"expected several chunks, got {chunks}");
+        Assert.True(longDone);
         Assert.Equal((0, 1, 0), (a.Engine.RunnerStarts, b.Engine.RunnerStarts, c.Engine.RunnerStarts));
 
         // Loaded nowhere: a node that stores it loads it (a, which does not, never does).
@@ -43,11 +46,11 @@ public sealed class RoutingTests
         Assert.Equal("model_not_found", JsonNode.Parse(await missing.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
     }
 
-    private static async Task<(int Chunks, string Text, bool Done)> StreamAsync(ClusterNode node)
+    private static async Task<(int Chunks, string Text, bool Done)> StreamAsync(ClusterNode node, int maxTokens)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions")
         {
-            Content = JsonContent.Create(new { model = ClusterNode.Model, prompt = "Once upon a time", max_tokens = 24, temperature = 0, stream = true }),
+            Content = JsonContent.Create(new { model = ClusterNode.Model, prompt = "Once upon a time", max_tokens = maxTokens, temperature = 0, ignore_eos = maxTokens > 24, stream = true }),
         };
         using var response = await node.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

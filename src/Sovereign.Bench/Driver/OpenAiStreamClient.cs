@@ -131,6 +131,7 @@ public sealed class OpenAiStreamClient : IDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Stop);
         timeout.CancelAfter(call.Timeout);
         var chunks = new List<double>(call.MaxTokens + 1);
+        var lengths = new List<int>(call.MaxTokens + 1);
         int? promptTokens = null, completionTokens = null;
         string? finish = null;
         var sentAt = _clock.Now;
@@ -139,6 +140,7 @@ public sealed class OpenAiStreamClient : IDisposable
         {
             SentAt = sentAt,
             ChunkTimes = chunks,
+            ChunkLengths = lengths,
             EndedAt = _clock.Now,
             PromptTokens = promptTokens,
             CompletionTokens = completionTokens,
@@ -166,6 +168,7 @@ public sealed class OpenAiStreamClient : IDisposable
                 if (chunk.HasText)
                 {
                     chunks.Add(now);
+                    lengths.Add(chunk.TextLength);
                     call.OnText?.Invoke(now);
                 }
                 finish = chunk.FinishReason ?? finish;
@@ -212,8 +215,11 @@ public sealed class OpenAiStreamClient : IDisposable
 }
 
 /// <summary>What the benchmark needs from one server-sent event of a completion stream. Immutable.</summary>
-internal readonly record struct SseChunk(bool HasText, string? FinishReason, int? PromptTokens, int? CompletionTokens, string? Error)
+/// <param name="TextLength">Characters of text the chunk carries (0 for none).</param>
+internal readonly record struct SseChunk(int TextLength, string? FinishReason, int? PromptTokens, int? CompletionTokens, string? Error)
 {
+    public bool HasText => TextLength > 0;
+
     /// <summary>
     /// Reads a <c>text_completion</c> chunk (<c>choices[0].text</c>) or a <c>chat.completion.chunk</c>
     /// (<c>choices[0].delta.content</c>), its finish_reason, a usage object, or an in-band <c>error</c>. Anything that
@@ -228,7 +234,7 @@ internal readonly record struct SseChunk(bool HasText, string? FinishReason, int
         }
         catch (JsonException e)
         {
-            return new SseChunk(false, null, null, null, $"not JSON: {e.Message}");
+            return new SseChunk(0, null, null, null, $"not JSON: {e.Message}");
         }
         using (document)
         {
@@ -239,18 +245,18 @@ internal readonly record struct SseChunk(bool HasText, string? FinishReason, int
                 var message = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
                     ? m.GetString()
                     : error.ToString();
-                return new SseChunk(false, null, null, null, message ?? "unknown error");
+                return new SseChunk(0, null, null, null, message ?? "unknown error");
             }
-            var hasText = false;
+            var textLength = 0;
             string? finish = null;
             if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
             {
                 var choice = choices[0];
                 if (choice.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                    hasText = text.GetString()!.Length > 0;
+                    textLength = text.GetString()!.Length;
                 else if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
                     && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                    hasText = content.GetString()!.Length > 0;
+                    textLength = content.GetString()!.Length;
                 if (choice.TryGetProperty("finish_reason", out var reason) && reason.ValueKind == JsonValueKind.String)
                     finish = reason.GetString();
             }
@@ -260,7 +266,7 @@ internal readonly record struct SseChunk(bool HasText, string? FinishReason, int
                 if (usage.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out var pt)) prompt = pt;
                 if (usage.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out var ct)) completion = ct;
             }
-            return new SseChunk(hasText, finish, prompt, completion, null);
+            return new SseChunk(textLength, finish, prompt, completion, null);
         }
     }
 }

@@ -108,6 +108,21 @@ public sealed record ModelReport
     /// <summary>The same at 8 streams.</summary>
     [JsonPropertyName("batching_ratio_8_end_to_end")]
     public double? BatchingRatio8EndToEnd { get; set; }
+    /// <summary>
+    /// The raw batching yardstick: aggregate decode tokens/s of a synchronous loop decoding N sequences in one batch
+    /// (<see cref="Raw.RawBatchBaseline"/>), at each sweep level up to the server's slots, in this run.
+    /// </summary>
+    [JsonPropertyName("raw_batched")]
+    public List<RawBatchedResult> RawBatched { get; } = [];
+    /// <summary>The raw loop's aggregate decode at 4 sequences ÷ at 1: what batching_ratio_4 can reach on this machine.</summary>
+    [JsonPropertyName("raw_batching_ratio_4")]
+    public double? RawBatchingRatio4 { get; set; }
+    /// <summary>The same at 8 sequences.</summary>
+    [JsonPropertyName("raw_batching_ratio_8")]
+    public double? RawBatchingRatio8 { get; set; }
+    /// <summary>Served aggregate decode at 4 streams ÷ the raw loop's at 4 sequences: how much of the batched rate serving keeps.</summary>
+    [JsonPropertyName("batched_overhead_ratio_4")]
+    public double? BatchedOverheadRatio4 { get; set; }
     /// <summary>Served ÷ raw time to first token.</summary>
     public double? TtftRatio { get; set; }
     /// <summary>
@@ -238,3 +253,8 @@ public sealed record WorkloadStatus(string Status, string? Reason)
 {
     public static WorkloadStatus NotAvailable(string reason) => new("not_available", reason);
 }
+
+/// <summary>One level of the raw batching yardstick.</summary>
+public sealed record RawBatchedResult(
+    [property: JsonPropertyName("sequences")] int Sequences,
+    [property: JsonPropertyName("aggregate_decode_tokens_per_second")] double? AggregateDecodeTokensPerSecond);

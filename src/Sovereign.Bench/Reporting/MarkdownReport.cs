@@ -21,7 +21,7 @@ public static class MarkdownReport
         md.AppendLine(Inv($"Run {report.StartedAt:yyyy-MM-dd HH:mm:ss} UTC, {report.DurationSeconds:0} s, {(report.Quick ? "quick" : "full")}; ")
             + $"mode **{report.Mode}**, endpoint `{report.Target ?? "—"}`.").AppendLine();
         md.AppendLine("Every figure is measured in this run; ratios compare figures of the same run, so a busy or noisy machine affects both sides alike.")
-            .AppendLine("Rates are tokens/s, latencies ms. Decode rates leave out the first token (it pays for the prompt); prompt rates are prompt tokens ÷ time to first token.")
+            .AppendLine("Rates are tokens/s, latencies ms. Decode rates leave out the first piece of text (its first token pays for the prompt); prompt rates are prompt tokens ÷ time to first token. A server sends tokens that queued up as one piece, so tokens are shared among pieces by their length in characters, and ITL (inter-token latency) is the gap between pieces.")
             .AppendLine();
 
         md.AppendLine("## Machine").AppendLine();
@@ -87,6 +87,12 @@ public static class MarkdownReport
                     $"{N(c.TtftMs?.P50)} | {N(c.TtftMs?.P95)} | {N(c.ItlMs?.P50)} | {N(c.ItlMs?.P95)} | {N(c.ItlMs?.Max)} | {c.Failed.ToString(CultureInfo.InvariantCulture)} |");
             }
             md.AppendLine();
+            if (r.RawBatched.Count > 0)
+            {
+                var levels = string.Join(", ", r.RawBatched.Select(b => $"{b.Sequences.ToString(CultureInfo.InvariantCulture)} → {N(b.AggregateDecodeTokensPerSecond)}"));
+                md.AppendLine($"Yardstick, in this run: a synchronous LLamaSharp loop decoding N sequences in one batch (sequences → tok/s) {levels}; " +
+                    $"raw_batching_ratio_4 **{R(r.RawBatchingRatio4)}**, raw_batching_ratio_8 **{R(r.RawBatchingRatio8)}**; served at 4 streams ÷ that loop at 4: **{R(r.BatchedOverheadRatio4)}**.").AppendLine();
+            }
             foreach (var plot in new[] { $"throughput-{r.Name}.png", $"latency-{r.Name}.png" }.Where(plotFiles.Contains))
                 md.AppendLine($"![{plot}]({plot})");
             md.AppendLine();

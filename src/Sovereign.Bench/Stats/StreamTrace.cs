@@ -13,6 +13,13 @@ public sealed record StreamTrace
     /// <summary>Arrival time of each piece of text that was not empty, in order (seconds on the same clock).</summary>
     public IReadOnlyList<double> ChunkTimes { get; init; } = [];
 
+    /// <summary>
+    /// Characters of each piece of text, beside <see cref="ChunkTimes"/>; null when every piece is one token (the
+    /// in-process baselines). A server may send several tokens in one piece when they queue up, so tokens are not
+    /// pieces.
+    /// </summary>
+    public IReadOnlyList<int>? ChunkLengths { get; init; }
+
     /// <summary>When the stream ended (its last event, or the failure).</summary>
     public double EndedAt { get; init; }
 
@@ -32,15 +39,32 @@ public sealed record StreamTrace
     /// <summary>Generated tokens: the reported count, else one per piece of text.</summary>
     public int Tokens => CompletionTokens ?? ChunkTimes.Count;
 
+    /// <summary>
+    /// Tokens that arrived in (<paramref name="from"/>, <paramref name="to"/>] on the workload clock. A server does
+    /// not say how many tokens each piece holds, so <see cref="Tokens"/> are shared among the pieces by their length
+    /// in characters; without lengths, one token per piece.
+    /// </summary>
+    public double TokensWithin(double from, double to)
+    {
+        var total = ChunkLengths is { } lengths && lengths.Count == ChunkTimes.Count ? lengths.Sum() : 0;
+        if (total == 0) return ChunkTimes.Count(c => c > from && c <= to);
+        var within = 0;
+        for (var i = 0; i < ChunkTimes.Count; i++)
+        {
+            if (ChunkTimes[i] > from && ChunkTimes[i] <= to) within += ChunkLengths![i];
+        }
+        return (double)Tokens * within / total;
+    }
+
     /// <summary>Time to first token: from sending to the first piece of text.</summary>
     public double? TtftSeconds => ChunkTimes.Count > 0 ? ChunkTimes[0] - SentAt : null;
 
     /// <summary>
-    /// Decode rate, excluding the first token (which pays for the prompt): (tokens − 1) over the time from the first
-    /// piece of text to the last. Null with fewer than two tokens or two pieces.
+    /// Decode rate, excluding the first piece (whose first token pays for the prompt): the tokens after it over the
+    /// time from the first piece of text to the last. Null with fewer than two tokens or two pieces.
     /// </summary>
     public double? DecodeTokensPerSecond =>
-        Tokens >= 2 && ChunkTimes.Count >= 2 ? Statistics.Rate(Tokens - 1, ChunkTimes[^1] - ChunkTimes[0]) : null;
+        Tokens >= 2 && ChunkTimes.Count >= 2 ? Statistics.Rate(TokensWithin(ChunkTimes[0], ChunkTimes[^1]), ChunkTimes[^1] - ChunkTimes[0]) : null;
 
     /// <summary>Prompt tokens over the time to first token (the prompt's prefill plus the first decode step).</summary>
     public double? PromptTokensPerSecond => PromptTokens is { } p && TtftSeconds is { } t ? Statistics.Rate(p, t) : null;

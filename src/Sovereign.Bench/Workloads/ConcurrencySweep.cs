@@ -35,7 +35,7 @@ internal static class ConcurrencySweep
         {
             var from = ok.Max(t => t.ChunkTimes[0]);
             var to = ok.Min(t => t.ChunkTimes[^1]);
-            if (to > from) decodeAggregate = Statistics.Rate(ok.Sum(t => t.ChunkTimes.Count(c => c > from && c <= to)), to - from);
+            if (to > from) decodeAggregate = Statistics.Rate(ok.Sum(t => t.TokensWithin(from, to)), to - from);
         }
         return new ConcurrencyResult
         {

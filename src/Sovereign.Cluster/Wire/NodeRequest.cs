@@ -25,6 +25,8 @@ public sealed record NodeRequest
     /// <summary>A model the node must first copy from <see cref="CopyFrom"/> (a node id), because it does not store it yet.</summary>
     [Id(13)] public StoredModel? CopyModel { get; init; }
     [Id(14)] public string? CopyFrom { get; init; }
+    [Id(15)] public bool ClampMaxTokens { get; init; }
+    [Id(16)] public int? ContextLimit { get; init; }
 
     public static NodeRequest From(GenerationRequest request) => new()
     {
@@ -33,6 +35,8 @@ public sealed record NodeRequest
         Prompt = request.Prompt,
         Messages = request.Messages?.Select(m => new NodeChatMessage(m.Role, m.Content, m.ContentIsMarkup) { Images = m.Images?.Select(i => i.ToArray()).ToArray() }).ToArray(),
         MaxTokens = request.MaxTokens,
+        ClampMaxTokens = request.ClampMaxTokens,
+        ContextLimit = request.ContextLimit,
         Stop = [.. request.Stop],
         Sampling = NodeSampling.From(request.Sampling),
         IgnoreEos = request.IgnoreEos,
@@ -54,6 +58,8 @@ public sealed record NodeRequest
             Images = m.Images is { Length: > 0 } images ? [.. images.Select(i => (ReadOnlyMemory<byte>)i)] : null,
         }).ToArray(),
         MaxTokens = MaxTokens,
+        ClampMaxTokens = ClampMaxTokens,
+        ContextLimit = ContextLimit,
         Stop = Stop,
         Sampling = Sampling.ToParameters(),
         IgnoreEos = IgnoreEos,

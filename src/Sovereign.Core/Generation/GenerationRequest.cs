@@ -90,6 +90,23 @@ public sealed record GenerationRequest
     public IReadOnlyList<ChatMessage>? Messages { get; init; }
     /// <summary>Upper bound on generated tokens; null means "until stop or the context is full".</summary>
     public int? MaxTokens { get; init; }
+
+    /// <summary>
+    /// A <see cref="MaxTokens"/> that does not fit the context beside the prompt is lowered to what fits instead of
+    /// refused (Ollama's num_predict, whose client cannot know the prompt's length). The completion then ends with
+    /// <see cref="FinishReason.Length"/> when the context is full.
+    /// </summary>
+    public bool ClampMaxTokens { get; init; }
+
+    /// <summary>
+    /// Most tokens of prompt and completion together for this request (Ollama's num_ctx), when smaller than the
+    /// engine's own context; null for the engine's. A prompt that alone reaches it is refused with
+    /// <c>context_length_exceeded</c> naming the parameter <see cref="ContextLimitParam"/>.
+    /// </summary>
+    public int? ContextLimit { get; init; }
+
+    /// <summary>The parameter an engine refusal names when <see cref="ContextLimit"/>, not the model, was too small.</summary>
+    public const string ContextLimitParam = "context_limit";
     public IReadOnlyList<string> Stop { get; init; } = [];
     public SamplingParameters Sampling { get; init; } = new();
     /// <summary>Keep generating past end-of-sequence (benchmarks need fixed lengths).</summary>

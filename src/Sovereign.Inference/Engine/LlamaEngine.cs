@@ -366,20 +366,28 @@ public sealed partial class LlamaEngine : IDisposable
         if (prompt.Length == 0)
             throw SovereignException.Invalid("The prompt is empty.", param);
 
-        // :: Step 3: it must fit the slot's context, with room for at least one (or max_tokens) new tokens.
+        // :: Step 3: it must fit the slot's context (or the request's smaller one), with room for at least one (or
+        // max_tokens, unless the request lets it be lowered) new tokens.
+        if (request.ContextLimit is int limit && limit < ContextSize && prompt.Length >= limit)
+        {
+            throw SovereignException.Invalid(
+                $"The prompt is {prompt.Length} tokens, which leaves no room for a completion within the request's context of {limit} tokens.",
+                GenerationRequest.ContextLimitParam, "context_length_exceeded");
+        }
         if (prompt.Length >= ContextSize)
         {
             throw SovereignException.Invalid(
                 $"This model's maximum context length is {ContextSize} tokens, but the prompt has {prompt.Length} tokens (leaving no room for a completion).",
                 param, "context_length_exceeded");
         }
-        if (request.MaxTokens is int max && prompt.Length + max > ContextSize)
+        var context = Math.Min(ContextSize, request.ContextLimit ?? ContextSize);
+        if (request.MaxTokens is int max && prompt.Length + max > context && !request.ClampMaxTokens)
         {
             throw SovereignException.Invalid(
-                $"This model's maximum context length is {ContextSize} tokens, but {prompt.Length + max} tokens were requested ({prompt.Length} in the prompt, {max} for the completion). Reduce the prompt or max_tokens.",
+                $"This model's maximum context length is {context} tokens, but {prompt.Length + max} tokens were requested ({prompt.Length} in the prompt, {max} for the completion). Reduce the prompt or max_tokens.",
                 "max_tokens", "context_length_exceeded");
         }
-        var maxCompletion = request.MaxTokens ?? ContextSize - prompt.Length;
+        var maxCompletion = Math.Min(request.MaxTokens ?? int.MaxValue, context - prompt.Length);
 
         // :: Step 4: a place in the queue (waiting + running never exceeds Slots + QueueLimit).
         if (!TryReserve())

@@ -78,6 +78,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
 
         // :: Steps 2 and 3: hold a runner (so it is not unloaded under us) and open the stream on it.
         var (runner, call) = await OpenStreamAsync(manifest, request, cancellationToken);
+        Task<bool>? ahead = null;
         try
         {
             // :: Step 4: relay events; a runner that dies mid-stream becomes an in-band error event.
@@ -90,7 +91,10 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                     SovereignException? refused = null;
                     try
                     {
-                        next = await reader.MoveNext(cancellationToken) ? FromProto(reader.Current) : null;
+                        var moved = ahead ?? reader.MoveNext(cancellationToken);
+                        ahead = null;
+                        next = await moved ? FromProto(reader.Current) : null;
+                        if (next is GenerationEvent.TextDelta delta) (next, ahead) = JoinWaitingText(reader, delta, cancellationToken);
                     }
                     catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
                     {
@@ -113,7 +117,30 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         }
         finally
         {
+            // A read begun ahead of a consumer that then stopped ends when the call is disposed; its fault is expected.
+            ahead?.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
             Release(runner, request.KeepAlive);
+        }
+    }
+
+    /// <summary>
+    /// Joins to <paramref name="first"/> the text deltas the runner has already sent, so a consumer that fell behind
+    /// (an HTTP client, a slow network) catches up in one write instead of one per token. Never waits: the first read
+    /// that is not already complete, or that brings something other than text, is handed back to be awaited next.
+    /// </summary>
+    private static (GenerationEvent Delta, Task<bool> Ahead) JoinWaitingText(IAsyncStreamReader<Protocol.GenerateEvent> reader,
+        GenerationEvent.TextDelta first, CancellationToken cancellationToken)
+    {
+        System.Text.StringBuilder? text = null;
+        var tokens = first.Tokens;
+        while (true)
+        {
+            var moved = reader.MoveNext(cancellationToken);
+            if (!moved.IsCompletedSuccessfully || !moved.Result || reader.Current.KindCase != Protocol.GenerateEvent.KindOneofCase.Delta)
+                return (text is null ? first : new GenerationEvent.TextDelta(text.ToString(), tokens), moved);
+            text ??= new System.Text.StringBuilder(first.Text);
+            text.Append(reader.Current.Delta.Text);
+            tokens += reader.Current.Delta.Tokens;
         }
     }
 

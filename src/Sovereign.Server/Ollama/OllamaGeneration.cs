@@ -90,6 +90,9 @@ internal sealed partial class OllamaGenerationHandler(
             Sampling = settings.Sampling,
             KeepAlive = keepAlive,
             Grammar = grammar,
+            MaxTokens = settings.NumPredict,
+            ClampMaxTokens = true,
+            ContextLimit = settings.NumCtx,
         };
         if (logger.IsEnabled(LogLevel.Trace)) logger.CompletionPromptText(request.Id, body.Prompt);
         await RespondAsync(context, request, new GenerateShape(model, raw, catalog), stream, settings, received);
@@ -182,6 +185,9 @@ internal sealed partial class OllamaGenerationHandler(
             Sampling = settings.Sampling,
             KeepAlive = keepAlive,
             Grammar = grammar,
+            MaxTokens = settings.NumPredict,
+            ClampMaxTokens = true,
+            ContextLimit = settings.NumCtx,
         };
         if (logger.IsEnabled(LogLevel.Trace))
             logger.ChatPromptText(request.Id, AppChatResolver.ForLog(app, string.Join("\n", messages.Select(m => $"{m.Role}: {m.Content}"))));
@@ -354,12 +360,11 @@ internal sealed partial class OllamaGenerationHandler(
     /// Runs one validated request and answers it.
     /// <list type="number">
     /// <item>Start the generation and wait for its first event (Started, once the model is loaded and a slot is free):
-    /// failures up to here, and a prompt that alone fills num_ctx, are ordinary HTTP errors.</item>
-    /// <item>Streamed: a line per text delta, flushed at once; a failure after that is an in-band <c>{"error"}</c> line.
-    /// Whole: the text is collected and a failure is still an HTTP error.</item>
-    /// <item>num_predict and num_ctx end the completion here (done_reason "length") once reached: the engine is asked for
-    /// no token limit, because one that does not fit its context beside the prompt would be refused, and the prompt's
-    /// length is known only once it is tokenised. Ending early cancels the engine's sequence.</item>
+    /// failures up to here, and a prompt that alone fills num_ctx, are ordinary HTTP errors. num_predict and num_ctx
+    /// are the engine's limits: it lowers num_predict to what fits beside the prompt (Ollama's clients cannot know
+    /// the prompt's length) and ends with done_reason "length" when either is reached.</item>
+    /// <item>Streamed: a line per text delta (several tokens when they queued up), flushed at once; a failure after
+    /// that is an in-band <c>{"error"}</c> line. Whole: the text is collected and a failure is still an HTTP error.</item>
     /// <item>The final object: load_duration is the time until the engine took the request (starting the runner when
     /// the model was not loaded, and waiting for a slot); the prompt and eval timings are the engine's.</item>
     /// </list>
@@ -371,30 +376,24 @@ internal sealed partial class OllamaGenerationHandler(
         logger.GenerationRequested(request.Id, request.Model, stream, settings.NumPredict);
 
         // :: Step 1
-        await using var generation = await StartedGeneration.StartAsync(meter.Wrap(inference, context, Tenancy.GenerationMeter.OllamaApi), request, ct);
+        StartedGeneration started;
+        try
+        {
+            started = await StartedGeneration.StartAsync(meter.Wrap(inference, context, Tenancy.GenerationMeter.OllamaApi), request, ct);
+        }
+        catch (SovereignException e) when (e.Param == GenerationRequest.ContextLimitParam)
+        {
+            throw SovereignException.Invalid($"{e.Message} Raise options.num_ctx or shorten the prompt.", "options.num_ctx", e.Code);
+        }
+        await using var generation = started;
         var loadDuration = time.GetElapsedTime(received);
-        var slotTaken = time.GetTimestamp();
         await using var events = generation.EventsAsync(ct).GetAsyncEnumerator(ct);
-        var promptTokens = 0;
         GenerationEvent? pending = null;
-        if (await events.MoveNextAsync())
-        {
-            if (events.Current is GenerationEvent.Started started) promptTokens = started.PromptTokens;
-            else pending = events.Current;
-        }
-        if (settings.NumCtx is { } numCtx && promptTokens >= numCtx)
-        {
-            throw SovereignException.Invalid(
-                $"The prompt is {promptTokens} tokens, which leaves no room for a completion within options.num_ctx ({numCtx}). Raise num_ctx or shorten the prompt.",
-                "options.num_ctx", "context_length_exceeded");
-        }
-        var completionCap = Math.Min(settings.NumPredict ?? int.MaxValue, settings.NumCtx is { } cap ? cap - promptTokens : int.MaxValue);
+        if (await events.MoveNextAsync() && events.Current is not GenerationEvent.Started) pending = events.Current;
 
         // :: Step 2
         var writer = stream ? await NdjsonWriter.StartStreamAsync(context, ct) : null;
         var text = stream ? null : new StringBuilder();
-        var completionTokens = 0;
-        long? firstText = null;
         GenerationEvent.Finished? finished = null;
         string? error = null;
         while (finished is null && error is null)
@@ -434,19 +433,10 @@ internal sealed partial class OllamaGenerationHandler(
             switch (current)
             {
                 case GenerationEvent.TextDelta delta:
-                    firstText ??= time.GetTimestamp();
-                    completionTokens += delta.Tokens;
                     if (delta.Text.Length > 0)
                     {
                         if (writer is not null) await shape.WriteChunkAsync(writer, delta.Text, ct);
                         else text!.Append(delta.Text);
-                    }
-                    // :: Step 3
-                    if (completionTokens >= completionCap)
-                    {
-                        var decodeFrom = firstText.Value;
-                        finished = new GenerationEvent.Finished(FinishReason.Length,
-                            new GenerationUsage(promptTokens, completionTokens, time.GetElapsedTime(slotTaken, decodeFrom), time.GetElapsedTime(decodeFrom)));
                     }
                     break;
                 case GenerationEvent.Finished done:
@@ -467,7 +457,7 @@ internal sealed partial class OllamaGenerationHandler(
             return;
         }
 
-        // :: Step 4
+        // :: Step 3
         logger.GenerationCompleted(request.Id, finished.Reason, finished.Usage.PromptTokens, finished.Usage.CompletionTokens);
         var stats = new OllamaStats(
             finished.Reason == FinishReason.Length ? "length" : "stop",

@@ -49,6 +49,22 @@ public sealed class WorkloadSummaryTests
     }
 
     [Fact]
+    public void Sweep_decode_aggregate_counts_the_tokens_of_joined_pieces_not_the_pieces()
+    {
+        // 9 tokens in 3 pieces of 3 tokens (6 characters each) from 1.0 s to 2.0 s: 6 tokens arrive after the first
+        // piece, in 1 s; counting pieces would say 2 tokens/s.
+        var joined = new StreamTrace
+        {
+            SentAt = 0, ChunkTimes = [1.0, 1.5, 2.0], ChunkLengths = [6, 6, 6], EndedAt = 2.0, CompletionTokens = 9, PromptTokens = 10,
+        };
+        Assert.Equal(6.0, ConcurrencySweep.Summarise(1, [joined]).AggregateDecodeTokensPerSecond!.Value, 9);
+        // Pieces of unequal length share the tokens by their length.
+        Assert.Equal(8.0, (joined with { ChunkLengths = [2, 8, 8] }).TokensWithin(1.0, 2.0), 9);
+        // A stream's own decode rate leaves out its whole first piece, as the aggregate does.
+        Assert.Equal(6.0, joined.DecodeTokensPerSecond!.Value, 9);
+    }
+
+    [Fact]
     public void Sweep_with_nothing_finished_has_no_rates()
     {
         var level = ConcurrencySweep.Summarise(1, [new StreamTrace { SentAt = 0, Error = "connection failed" }]);

@@ -281,6 +281,32 @@ public class LlamaEngineTests
         Assert.Equal("max_tokens", e.Param);
     }
 
+    [Fact]
+    public async Task A_max_tokens_the_request_lets_be_lowered_ends_with_length_when_the_context_is_full()
+    {
+        using var engine = TestModel.Load(s => s.ContextSize = 32);
+        var promptTokens = engine.Tokenize(OnceUponATime, addBos: true).Length;
+
+        var (_, finished) = await RunAsync(engine, TestModel.Greedy(OnceUponATime, 30) with { ClampMaxTokens = true, IgnoreEos = true });
+
+        Assert.Equal(FinishReason.Length, finished.Reason);
+        Assert.Equal(32 - promptTokens, finished.Usage.CompletionTokens);
+    }
+
+    [Fact]
+    public async Task A_request_context_smaller_than_the_models_bounds_prompt_and_completion_together()
+    {
+        using var engine = TestModel.Load(s => s.ContextSize = 64);
+        var promptTokens = engine.Tokenize(OnceUponATime, addBos: true).Length;
+
+        var (_, finished) = await RunAsync(engine, TestModel.Greedy(OnceUponATime, null) with { ContextLimit = promptTokens + 4, IgnoreEos = true });
+        var refused = Assert.Throws<SovereignException>(() => engine.Submit(TestModel.Greedy(OnceUponATime, 3) with { ContextLimit = promptTokens }, CancellationToken.None));
+
+        Assert.Equal((FinishReason.Length, 4), (finished.Reason, finished.Usage.CompletionTokens));
+        Assert.Equal(("context_length_exceeded", GenerationRequest.ContextLimitParam), (refused.Code, refused.Param));
+        Assert.Contains(promptTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), refused.Message);
+    }
+
     [Theory]
     [InlineData(3f, "temperature")]
     [InlineData(-1f, "temperature")]
