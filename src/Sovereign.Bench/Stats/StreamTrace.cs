@@ -42,12 +42,13 @@ public sealed record StreamTrace
     /// <summary>
     /// Tokens that arrived in (<paramref name="from"/>, <paramref name="to"/>] on the workload clock. A server does
     /// not say how many tokens each piece holds, so <see cref="Tokens"/> are shared among the pieces by their length
-    /// in characters; without lengths, one token per piece.
+    /// in characters; without lengths, equally (one each when every piece is a token).
     /// </summary>
     public double TokensWithin(double from, double to)
     {
+        if (ChunkTimes.Count == 0) return 0;
         var total = ChunkLengths is { } lengths && lengths.Count == ChunkTimes.Count ? lengths.Sum() : 0;
-        if (total == 0) return ChunkTimes.Count(c => c > from && c <= to);
+        if (total == 0) return (double)Tokens * ChunkTimes.Count(c => c > from && c <= to) / ChunkTimes.Count;
         var within = 0;
         for (var i = 0; i < ChunkTimes.Count; i++)
         {
