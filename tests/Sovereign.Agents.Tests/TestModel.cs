@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using LLama.Native;
+using Sovereign.Core.Generation;
 using Sovereign.Inference.Engine;
 
 namespace Sovereign.Agents.Tests;
@@ -25,4 +27,24 @@ internal static class TestModel
 
     public static LlamaEngine Load() =>
         LlamaEngine.Load(new EngineSettings { ModelPath = Path, Slots = 4, ContextSize = 2048, Threads = 1, ChatTemplateOverride = "chatml" });
+}
+
+/// <summary>The real engine behind IInferenceService, in-process (the server puts runner processes there instead).</summary>
+internal sealed class EngineInference(LlamaEngine engine) : IInferenceService
+{
+    public string Backend => engine.NativeBackend;
+
+    public async IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var e in engine.Submit(request, cancellationToken).ReadAllAsync(cancellationToken))
+            yield return e;
+    }
+
+    public IReadOnlyList<LoadedModelInfo> Loaded() => [];
+
+    public Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default) => Task.FromResult(false);
+
+    public Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException();
 }

@@ -41,6 +41,9 @@ public sealed class InferenceAgentModel(IInferenceService inference, IModelLocat
             Model = request.Model,
             Messages = plan.Messages,
             MaxTokens = request.MaxTokens,
+            // A step's limit is the run's budget, not a length the model must have room for: a conversation that has
+            // grown (or a small model) leaves less, and the step then ends when the context is full instead of failing.
+            ClampMaxTokens = true,
             Sampling = (request.Sampling ?? new SamplingParameters()) with { Temperature = request.Temperature, Seed = request.Seed },
             Stop = request.Stop ?? [],
             Grammar = plan.Grammar,

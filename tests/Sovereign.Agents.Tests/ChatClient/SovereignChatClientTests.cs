@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Json.Schema;
 using Microsoft.Extensions.AI;
@@ -107,24 +106,5 @@ public sealed class SovereignChatClientTests : IDisposable
         Assert.Equal("sovereign", metadata.ProviderName);
         Assert.Equal("stories", metadata.DefaultModelId);
         Assert.Same(_client, _client.GetService(typeof(IChatClient)));
-    }
-
-    /// <summary>The real engine behind IInferenceService, in-process (the server puts runner processes there instead).</summary>
-    private sealed class EngineInference(LlamaEngine engine) : IInferenceService
-    {
-        public string Backend => engine.NativeBackend;
-
-        public async IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
-        {
-            await foreach (var e in engine.Submit(request, cancellationToken).ReadAllAsync(cancellationToken))
-                yield return e;
-        }
-
-        public IReadOnlyList<LoadedModelInfo> Loaded() => [];
-
-        public Task<bool> UnloadAsync(string model, CancellationToken cancellationToken = default) => Task.FromResult(false);
-
-        public Task<LoadedModelInfo> LoadAsync(string model, TimeSpan? keepAlive = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
     }
 }
