@@ -128,6 +128,9 @@ public sealed record BenchOptions
 
     internal int EffectiveRepetitions => Repetitions ?? (Quick ? 2 : 3);
 
+    /// <summary>Runs of each sweep level (the median reported); one with --quick, which must stay under 3 minutes.</summary>
+    internal int SweepRepetitions => Repetitions ?? (Quick ? 1 : 3);
+
     /// <summary>Least time a single-stream phase takes (more rounds are made until it has passed); none when --repetitions is given.</summary>
     internal TimeSpan SingleStreamMinimum => Repetitions is not null ? TimeSpan.Zero : TimeSpan.FromSeconds(Quick ? 3 : 8);
 

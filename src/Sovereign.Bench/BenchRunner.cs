@@ -69,6 +69,7 @@ public static class BenchRunner
                 Concurrency = options.EffectiveConcurrency,
                 Tokens = options.Tokens,
                 Repetitions = options.EffectiveRepetitions,
+                SweepRepetitions = options.SweepRepetitions,
                 SingleStreamMinimumSeconds = options.SingleStreamMinimum.TotalSeconds,
                 PromptTokens = options.PromptTokens,
                 Threads = options.Threads,
@@ -436,16 +437,21 @@ public static class BenchRunner
     private static async Task MeasureServedAsync(ModelReport model, BenchOptions options, int tokens, PromptSet prompts, OpenAiStreamClient client,
         BenchClock clock, IBenchProgress progress, CancellationToken cancellationToken)
     {
-        // :: Step 3d: the concurrency sweep.
+        // :: Step 3d: the concurrency sweep, each level run several times (the median run reported).
         foreach (var level in options.EffectiveConcurrency)
         {
-            progress.Step(model.Name, $"{level} concurrent stream{(level == 1 ? "" : "s")}");
+            progress.Step(model.Name, $"{level} concurrent stream{(level == 1 ? "" : "s")} (× {options.SweepRepetitions})");
             try
             {
-                await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
-                var result = await ConcurrencySweep.RunLevelAsync(client, model.Name, level, prompts.Sweep, tokens, cancellationToken).ConfigureAwait(false);
+                var runs = new List<ConcurrencyResult>();
+                for (var run = 0; run < options.SweepRepetitions; run++)
+                {
+                    await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
+                    runs.Add(await ConcurrencySweep.RunLevelAsync(client, model.Name, level, prompts.Sweep, tokens, cancellationToken).ConfigureAwait(false));
+                }
+                var result = ConcurrencySweep.Median(runs);
                 model.Concurrency.Add(result);
-                foreach (var e in result.Errors) model.Errors.Add($"{level} streams: {e}");
+                foreach (var e in runs.SelectMany(r => r.Errors).Distinct()) model.Errors.Add($"{level} streams: {e}");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

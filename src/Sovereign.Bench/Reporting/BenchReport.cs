@@ -44,6 +44,8 @@ public sealed record BenchSettings
     public int? Tokens { get; init; }
     /// <summary>Fewest single-stream runs of each way (after a warm-up).</summary>
     public required int Repetitions { get; init; }
+    /// <summary>Runs of each concurrency level; the run with the median batched decode rate is reported.</summary>
+    public int SweepRepetitions { get; init; } = 1;
     /// <summary>More rounds are run until each single-stream phase has taken this long (at most 25 rounds).</summary>
     public double SingleStreamMinimumSeconds { get; init; }
     /// <summary>Prompt tokens of the single-stream and sweep requests (approximate in target mode).</summary>
@@ -185,6 +187,11 @@ public sealed record ConcurrencyResult
     /// token to the first stream's last). Null when the streams never all decoded at once (more streams than slots).
     /// </summary>
     public double? AggregateDecodeTokensPerSecond { get; init; }
+    /// <summary>
+    /// The batched decode rate of every run of this level, in the order run; the level reports the run with the median
+    /// of these (one run a level scattered by a third on a busy 2-core machine, and the batching ratios divide two).
+    /// </summary>
+    public IReadOnlyList<double?> AggregateDecodeRuns { get; init; } = [];
     /// <summary>Each stream's decode tokens/s (first token excluded).</summary>
     public Summary? PerStreamTokensPerSecond { get; init; }
     public Summary? TtftMs { get; init; }

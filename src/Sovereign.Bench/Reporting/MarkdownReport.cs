@@ -140,6 +140,7 @@ public static class MarkdownReport
         md.AppendLine($"| concurrency | {string.Join(", ", settings.Concurrency)} |");
         md.AppendLine($"| tokens per request | {(settings.Tokens is { } fixedTokens ? fixedTokens.ToString(CultureInfo.InvariantCulture) : "per model (see summary)")} |");
         md.AppendLine(Inv($"| single-stream runs | at least {settings.Repetitions} of each way after a warm-up, more until each phase has taken {settings.SingleStreamMinimumSeconds:0} s |"));
+        md.AppendLine(Inv($"| runs of each sweep level | {settings.SweepRepetitions}, the one with the median aggregate decode reported |"));
         md.AppendLine(Inv($"| prompt tokens | {settings.PromptTokens} |"));
         md.AppendLine(Inv($"| threads | {settings.EffectiveThreads} |"));
         md.AppendLine(Inv($"| context per sequence | {settings.ContextSize} (capped by each model's own) |"));

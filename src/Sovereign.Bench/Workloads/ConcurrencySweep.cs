@@ -19,6 +19,17 @@ internal static class ConcurrencySweep
         return Summarise(streams, traces);
     }
 
+    /// <summary>
+    /// One level from several runs of it: the run whose batched decode rate is the median (the lower middle one of an
+    /// even count; runs without the rate count as the lowest), with every run's rate beside it. Pure.
+    /// </summary>
+    public static ConcurrencyResult Median(IReadOnlyList<ConcurrencyResult> runs)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(runs.Count);
+        var ordered = runs.OrderBy(r => r.AggregateDecodeTokensPerSecond ?? double.NegativeInfinity).ToArray();
+        return ordered[(ordered.Length - 1) / 2] with { AggregateDecodeRuns = [.. runs.Select(r => r.AggregateDecodeTokensPerSecond)] };
+    }
+
     /// <summary>The level's figures from its streams' traces. Pure.</summary>
     public static ConcurrencyResult Summarise(int streams, IReadOnlyList<StreamTrace> traces)
     {

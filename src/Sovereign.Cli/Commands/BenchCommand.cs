@@ -26,7 +26,7 @@ internal static class BenchCommand
         var output = new Option<string?>("--out") { Description = "Folder for results.json, results.md and the plots (default bench/out/run-<time> in the repository, else ./sov-bench-<time>)." };
         var concurrency = new Option<string?>("--concurrency") { Description = "Concurrent streams of the sweep (default 1,2,4,8,16)." };
         var tokens = new Option<int?>("--tokens") { Description = "Tokens generated per request (default per model: stories260k 512, others 128; less with --quick)." };
-        var repetitions = new Option<int?>("--repetitions") { Description = "Single-stream runs after the warm-up (default 3, 2 with --quick)." };
+        var repetitions = new Option<int?>("--repetitions") { Description = "Single-stream runs after the warm-up, and runs of each sweep level, whose median is reported (default 3; 2 and 1 with --quick)." };
         var promptTokens = new Option<int?>("--prompt-tokens") { Description = "Prompt length of single-stream and sweep requests (default 128)." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for the baselines and the server's engine (default: every core)." };
         var contextSize = new Option<int?>("--context-size") { Description = "Context tokens per sequence for the server and the baselines (default 4096)." };

@@ -49,6 +49,21 @@ public sealed class WorkloadSummaryTests
     }
 
     [Fact]
+    public void A_level_run_several_times_reports_its_median_run_and_every_runs_rate()
+    {
+        var fast = ConcurrencySweep.Summarise(1, [Trace(0, 0.1, 0.2, 0.3)]);
+        var middle = ConcurrencySweep.Summarise(1, [Trace(0, 0.1, 0.3, 0.5)]);
+        var slow = ConcurrencySweep.Summarise(1, [Trace(0, 0.1, 0.5, 0.9)]);
+
+        var level = ConcurrencySweep.Median([slow, fast, middle]);
+
+        Assert.Equal(middle.AggregateDecodeTokensPerSecond, level.AggregateDecodeTokensPerSecond);
+        Assert.Equal(middle.WallSeconds, level.WallSeconds);
+        Assert.Equal([slow.AggregateDecodeTokensPerSecond, fast.AggregateDecodeTokensPerSecond, middle.AggregateDecodeTokensPerSecond], level.AggregateDecodeRuns);
+        Assert.Equal(fast.AggregateDecodeTokensPerSecond, ConcurrencySweep.Median([fast]).AggregateDecodeTokensPerSecond);
+    }
+
+    [Fact]
     public void Sweep_decode_aggregate_counts_the_tokens_of_joined_pieces_not_the_pieces()
     {
         // 9 tokens in 3 pieces of 3 tokens (6 characters each) from 1.0 s to 2.0 s: 6 tokens arrive after the first
