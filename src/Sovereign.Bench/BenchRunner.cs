@@ -277,12 +277,13 @@ public static class BenchRunner
             using var client = new OpenAiStreamClient(server.Url, server.AdminKey, clock);
             var prompts = new PromptSet(options.PromptTokens, options.LongPromptTokens, InterferenceStreams);
             await WarmUpAsync(client, model, cancellationToken).ConfigureAwait(false);
+            var cpu = new ServedCpuMeter(server.ProcessId, await RunnerProcessIdAsync(client, model.Digest, cancellationToken).ConfigureAwait(false));
 
             // :: Step 3c: single stream, raw vs engine vs served; the raw model also calibrates the prompts.
             progress.Step(spec.Name, $"single stream: raw and served, then engine and served (≥ {options.EffectiveRepetitions} runs each)");
             try
             {
-                await MeasureSingleStreamLocalAsync(model, prepared, options, context, tokens, prompts, client, clock, cancellationToken).ConfigureAwait(false);
+                await MeasureSingleStreamLocalAsync(model, prepared, options, context, tokens, prompts, client, clock, cpu, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -301,8 +302,7 @@ public static class BenchRunner
             progress.Step(spec.Name, "memory");
             var health = await client.TryGetJsonAsync("health", cancellationToken).ConfigureAwait(false);
             ReadHealth(run, health);
-            var runner = health?["loaded"]?.AsArray().FirstOrDefault(l => (string?)l?["digest"] == model.Digest);
-            var pid = runner?["process_id"]?.GetValue<int>();
+            var pid = RunnerProcessId(health, model.Digest);
             model.Memory = new ModelMemory
             {
                 RunnerProcessId = pid,
@@ -318,6 +318,13 @@ public static class BenchRunner
         return model;
     }
 
+    /// <summary>The process id of the runner that holds the model with <paramref name="digest"/>, from GET /health.</summary>
+    private static int? RunnerProcessId(System.Text.Json.Nodes.JsonNode? health, string? digest) =>
+        health?["loaded"]?.AsArray().FirstOrDefault(l => (string?)l?["digest"] == digest)?["process_id"]?.GetValue<int>();
+
+    private static async Task<int?> RunnerProcessIdAsync(OpenAiStreamClient client, string? digest, CancellationToken cancellationToken) =>
+        RunnerProcessId(await client.TryGetJsonAsync("health", cancellationToken).ConfigureAwait(false), digest);
+
     /// <summary>
     /// Raw vs engine vs served, in two phases: raw and served interleaved, then engine and served interleaved. Only
     /// one llama.cpp context lives in this process at a time: llama.cpp's OpenMP build keeps a team of threads per
@@ -325,20 +332,24 @@ public static class BenchRunner
     /// its barriers and sleeps instead, which made both baselines about 4 times slower on 2 cores.
     /// </summary>
     private static async Task MeasureSingleStreamLocalAsync(ModelReport model, PreparedModel prepared, BenchOptions options, int context, int tokens,
-        PromptSet prompts, OpenAiStreamClient client, BenchClock clock, CancellationToken cancellationToken)
+        PromptSet prompts, OpenAiStreamClient client, BenchClock clock, ServedCpuMeter cpu, CancellationToken cancellationToken)
     {
-        SingleStreamRunner Served() => new("served", ct => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct));
+        SingleStreamRunner Served(ServedCpuMeter? meter = null) => new("served", ct =>
+            meter is null
+                ? client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct)
+                : meter.MeasureAsync(() => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct)));
 
         // :: Phase 1: raw and served. The raw model also sizes the prompts in the model's own tokens.
         using (var raw = await Task.Run(() => RawLlamaBaseline.Load(prepared.Path, options.Threads, context), cancellationToken).ConfigureAwait(false))
         {
             prompts.Calibrate(raw.CountTokens, raw.ContextSize, tokens);
             var results = await SingleStreamWorkload.RunAsync(
-                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), Served()],
+                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), Served(cpu)],
                 options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Raw = results.GetValueOrDefault("raw");
             model.Served = results.GetValueOrDefault("served");
         }
+        model.ServedCpu = cpu.Result();
         model.OverheadRatio = Statistics.Ratio(model.Served?.DecodeTokensPerSecond, model.Raw?.DecodeTokensPerSecond);
         model.OverheadRatioBest = Statistics.Ratio(model.Served?.DecodeTokensPerSecondBest, model.Raw?.DecodeTokensPerSecondBest);
         model.TtftRatio = Statistics.Ratio(model.Served?.TtftMs, model.Raw?.TtftMs);

@@ -75,9 +75,8 @@ public sealed class SovereignServerProcess : IAsyncDisposable
         foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
         List<string> arguments = ["serve", "--urls", "http://127.0.0.1:0", .. settings];
         foreach (var a in arguments) psi.ArgumentList.Add(a);
-        // The server runs as an operator's would: none of this process's own settings (such as the benchmark client's
-        // thread-pool setting) leak into it.
-        foreach (var key in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "SOV_URL", "SOV_API_KEY", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit" })
+        // The server runs as an operator's would: none of this process's own address or key settings leak into it.
+        foreach (var key in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "SOV_URL", "SOV_API_KEY" })
             psi.Environment.Remove(key);
         psi.Environment["SOV_HOME"] = home;
         psi.Environment["SOV_ADMIN_KEY"] = adminKey;

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text;
 using LLama.Native;
 using Sovereign.Bench.Driver;
 using Sovereign.Bench.Stats;
@@ -13,76 +11,30 @@ namespace Sovereign.Bench.Raw;
 /// attention), so what it reaches at N sequences is what llama.cpp on this machine allows, and the served sweep's
 /// batching ratio can be read against it in the same run.
 /// <para>
-/// As <see cref="RawLlamaBaseline"/>, every decode runs on one thread of its own (llama.cpp's OpenMP teams are per
-/// calling thread). Owns the native model, the context and the thread; dispose to free them.
+/// As <see cref="RawLlamaBaseline"/>, every decode runs on the context's own thread (see <see cref="RawLlamaContext"/>).
+/// Owns the native model, the context and the thread; dispose to free them.
 /// </para>
 /// </summary>
 public sealed class RawBatchBaseline : IDisposable
 {
-    private const int PromptBatch = 512;
+    private readonly RawLlamaContext _llama;
 
-    private readonly SafeLlamaModelHandle _model;
-    private readonly SafeLLamaContextHandle _context;
-    private readonly LLamaBatch _batch = new();
-    private readonly byte[] _piece = new byte[256];
-    private readonly BlockingCollection<Action> _work = new();
-    private readonly Thread _thread;
-
-    private RawBatchBaseline(SafeLlamaModelHandle model, SafeLLamaContextHandle context, int sequences, int contextSize)
+    private RawBatchBaseline(RawLlamaContext llama, int sequences)
     {
-        _model = model;
-        _context = context;
+        _llama = llama;
         Sequences = sequences;
-        ContextSize = contextSize;
-        _thread = new Thread(() =>
-        {
-            foreach (var run in _work.GetConsumingEnumerable()) run();
-        })
-        { IsBackground = true, Name = "sovereign-bench-raw-batch" };
-        _thread.Start();
     }
 
     /// <summary>The most sequences one run may decode together.</summary>
     public int Sequences { get; }
 
     /// <summary>Tokens each sequence may hold.</summary>
-    public int ContextSize { get; }
+    public int ContextSize => _llama.ContextSize;
 
     /// <summary>Loads <paramref name="modelPath"/> on the CPU for up to <paramref name="sequences"/> sequences of <paramref name="contextSize"/> tokens.</summary>
     /// <exception cref="InvalidOperationException">llama.cpp refused the model or the context.</exception>
-    public static RawBatchBaseline Load(string modelPath, int threads, int contextSize, int sequences)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(modelPath);
-        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
-        threads = threads > 0 ? threads : Environment.ProcessorCount;
-        NativeApi.llama_empty_call();
-        NativeLogConfig.llama_log_set(static (_, _) => { });
-        var modelParams = LLamaModelParams.Default();
-        modelParams.n_gpu_layers = 0;
-        var model = SafeLlamaModelHandle.LoadFromFile(modelPath, modelParams);
-        try
-        {
-            var size = model.ContextSize > 0 ? Math.Min(contextSize, model.ContextSize) : contextSize;
-            var contextParams = LLamaContextParams.Default();
-            contextParams.n_ctx = checked((uint)(size * sequences));
-            contextParams.n_seq_max = (uint)sequences;
-            contextParams.n_batch = PromptBatch;
-            contextParams.n_ubatch = PromptBatch;
-            contextParams.n_threads = threads;
-            contextParams.n_threads_batch = threads;
-            contextParams.kv_unified = false;
-            contextParams.llama_flash_attn_type = LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
-            var context = SafeLLamaContextHandle.Create(model, contextParams);
-            if (context.IsInvalid)
-                throw new InvalidOperationException($"llama.cpp could not create a context of {sequences} × {size} tokens for {modelPath}.");
-            return new RawBatchBaseline(model, context, sequences, (int)(context.ContextSize / Math.Max(1u, context.MaxSeq)));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-    }
+    public static RawBatchBaseline Load(string modelPath, int threads, int contextSize, int sequences) =>
+        new(RawLlamaContext.Load(modelPath, threads, contextSize, sequences, "sovereign-bench-raw-batch"), sequences);
 
     /// <summary>
     /// Prefills each prompt as its own sequence, then generates exactly <paramref name="maxTokens"/> tokens for every
@@ -97,26 +49,15 @@ public sealed class RawBatchBaseline : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         if (prompts.Count < 1 || prompts.Count > Sequences)
             throw new InvalidOperationException($"{prompts.Count} prompts for a baseline of {Sequences} sequences.");
-        var done = new TaskCompletionSource<IReadOnlyList<StreamTrace>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
-        {
-            try
-            {
-                done.SetResult(Generate(prompts, maxTokens, clock, cancellationToken));
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        }, cancellationToken);
-        return done.Task;
+        return _llama.RunAsync(() => Generate(prompts, maxTokens, clock, cancellationToken), cancellationToken);
     }
 
     private IReadOnlyList<StreamTrace> Generate(IReadOnlyList<string> prompts, int maxTokens, BenchClock clock, CancellationToken cancellationToken)
     {
         var sentAt = clock.Now;
         var n = prompts.Count;
-        _context.MemoryClear(true);
+        var batch = _llama.Batch;
+        _llama.Context.MemoryClear(true);
         var samplers = new SafeLLamaSamplerChainHandle[n];
         try
         {
@@ -131,25 +72,25 @@ public sealed class RawBatchBaseline : IDisposable
             {
                 samplers[s] = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
                 samplers[s].AddGreedySampler();
-                var tokens = _model.Tokenize(prompts[s], true, false, Encoding.UTF8);
+                var tokens = _llama.Tokenize(prompts[s]);
                 if (tokens.Length + maxTokens > ContextSize)
                     throw new InvalidOperationException($"{tokens.Length} prompt tokens and {maxTokens} more do not fit a {ContextSize}-token sequence.");
                 promptTokens[s] = tokens.Length;
                 while (positions[s] < tokens.Length)
                 {
-                    _batch.Clear();
-                    var count = Math.Min(PromptBatch, tokens.Length - positions[s]);
+                    batch.Clear();
+                    var count = Math.Min(RawLlamaContext.PromptBatch, tokens.Length - positions[s]);
                     for (var i = 0; i < count; i++)
                     {
                         var last = positions[s] + i == tokens.Length - 1;
-                        var index = _batch.Add(tokens[positions[s] + i], positions[s] + i, (LLamaSeqId)s, last);
+                        var index = batch.Add(tokens[positions[s] + i], positions[s] + i, (LLamaSeqId)s, last);
                         if (last) logitIndex[s] = index;
                     }
-                    Decode();
+                    _llama.Decode();
                     positions[s] += count;
                 }
-                next[s] = samplers[s].Sample(_context, logitIndex[s]);
-                _model.TokenToSpan(next[s], _piece);
+                next[s] = samplers[s].Sample(_llama.Context, logitIndex[s]);
+                _llama.Detokenize(next[s]);
                 times[s].Add(clock.Now);
             }
 
@@ -157,14 +98,14 @@ public sealed class RawBatchBaseline : IDisposable
             for (var generated = 1; generated < maxTokens; generated++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                _batch.Clear();
+                batch.Clear();
                 for (var s = 0; s < n; s++)
-                    logitIndex[s] = _batch.Add(next[s], positions[s]++, (LLamaSeqId)s, true);
-                Decode();
+                    logitIndex[s] = batch.Add(next[s], positions[s]++, (LLamaSeqId)s, true);
+                _llama.Decode();
                 for (var s = 0; s < n; s++)
                 {
-                    next[s] = samplers[s].Sample(_context, logitIndex[s]);
-                    _model.TokenToSpan(next[s], _piece);
+                    next[s] = samplers[s].Sample(_llama.Context, logitIndex[s]);
+                    _llama.Detokenize(next[s]);
                 }
                 var now = clock.Now;
                 foreach (var t in times) t.Add(now);
@@ -185,20 +126,5 @@ public sealed class RawBatchBaseline : IDisposable
         }
     }
 
-    private void Decode()
-    {
-        var result = _context.Decode(_batch);
-        if (result != DecodeResult.Ok)
-            throw new InvalidOperationException($"llama_decode failed: {result}.");
-    }
-
-    public void Dispose()
-    {
-        _work.CompleteAdding();
-        _thread.Join();
-        _work.Dispose();
-        _batch.Clear();
-        _context.Dispose();
-        _model.Dispose();
-    }
+    public void Dispose() => _llama.Dispose();
 }

@@ -134,6 +134,9 @@ public sealed record ModelReport
     [JsonPropertyName("ttft_p95_at_8_over_unloaded")]
     public double? TtftP95At8OverUnloaded { get; set; }
 
+    /// <summary>CPU time per token in each process during the served single-stream runs of phase 1.</summary>
+    public ServedCpuCost? ServedCpu { get; set; }
+
     public SingleStreamResult? Raw { get; set; }
     public SingleStreamResult? Engine { get; set; }
     /// <summary>Served, interleaved with raw (phase 1); overhead_ratio compares these two.</summary>
@@ -230,6 +233,25 @@ public sealed record InterferenceResult
 
     [JsonIgnore]
     public double LongPromptFirstTokenAt { get; init; }
+}
+
+/// <summary>
+/// CPU time per generated token during the served single-stream runs, by process, in milliseconds (clock ticks of
+/// 10 ms, summed over the runs). On a machine whose cores all decode, the CPU spent outside llama.cpp's threads is what
+/// serving takes from decoding.
+/// </summary>
+public sealed record ServedCpuCost
+{
+    public required int Runs { get; init; }
+    public required int Tokens { get; init; }
+    /// <summary>The server: HTTP, authentication, the gRPC client, the SSE stream.</summary>
+    public double ServerMsPerToken { get; init; }
+    /// <summary>The runner's llama.cpp threads (the engine thread and its OpenMP workers): decoding itself.</summary>
+    public double RunnerDecodeMsPerToken { get; init; }
+    /// <summary>The runner's other threads: its gRPC service and thread pool.</summary>
+    public double RunnerOtherMsPerToken { get; init; }
+    /// <summary>This benchmark process: the HTTP client reading the stream.</summary>
+    public double BenchClientMsPerToken { get; init; }
 }
 
 /// <summary>Peak resident memory of the model's runner process (and of the server that ran it).</summary>

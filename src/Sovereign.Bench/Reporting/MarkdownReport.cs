@@ -74,6 +74,19 @@ public static class MarkdownReport
         }
         md.AppendLine();
 
+        if (report.Models.Any(r => r.ServedCpu is not null))
+        {
+            md.AppendLine("CPU time per token while one stream was served (the runs interleaved with raw), by process. On a machine whose cores all decode, CPU spent outside llama.cpp's threads is taken from decoding.").AppendLine();
+            md.AppendLine("| model | runs | tokens | server (ms/token) | runner: llama.cpp threads | runner: other threads | benchmark client |");
+            md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var r in report.Models)
+            {
+                if (r.ServedCpu is not { } c) continue;
+                md.AppendLine($"| {Cell(r.Name)} | {c.Runs.ToString(CultureInfo.InvariantCulture)} | {c.Tokens.ToString(CultureInfo.InvariantCulture)} | {F(c.ServerMsPerToken, "0.000")} | {F(c.RunnerDecodeMsPerToken, "0.000")} | {F(c.RunnerOtherMsPerToken, "0.000")} | {F(c.BenchClientMsPerToken, "0.000")} |");
+            }
+            md.AppendLine();
+        }
+
         md.AppendLine("## Concurrency sweep").AppendLine();
         md.AppendLine("All streams are sent at once, each with its own prompt. Aggregate decode = tokens of all streams per second while every stream was decoding (— when they never all were: more streams than slots); end to end = tokens of every stream ÷ time from the first request to the last token.").AppendLine();
         foreach (var r in report.Models.Where(r => r.Concurrency.Count > 0))

@@ -50,10 +50,6 @@ internal static class BenchCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            // The measuring process must not take CPU from the server it measures (see RunWithQuietThreadPoolAsync).
-            if (Environment.GetEnvironmentVariable(QuietThreadPool) != "0" && Environment.ProcessPath is { } self)
-                return await RunWithQuietThreadPoolAsync(self, ct);
-
             var defaults = new BenchOptions { OutputDirectory = "." };
             var options = new BenchOptions
             {
@@ -105,36 +101,6 @@ internal static class BenchCommand
             return run.Report.Models.Any(m => m.Served is not null || m.Concurrency.Count > 0) ? 0 : 1;
         });
         return command;
-    }
-
-    private const string QuietThreadPool = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-
-    /// <summary>
-    /// Runs this same command again in a child process whose thread pool does not spin while it waits for work. Each
-    /// streamed token wakes a pool thread in the client (and in the in-process engine baseline); with the default
-    /// spinning those threads then burn the cores llama.cpp decodes on, which on 2 cores halves a single stream (the
-    /// runners are started the same way for the same reason). The setting is read only at start-up, hence the child.
-    /// The child shares this console, so progress and results appear as usual.
-    /// </summary>
-    private static async Task<int> RunWithQuietThreadPoolAsync(string self, CancellationToken cancellationToken)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
-        var args = Environment.GetCommandLineArgs();
-        // Under `dotnet sov.dll` the process is dotnet and the first argument the dll; under the apphost it is sov itself.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") psi.ArgumentList.Add(args[0]);
-        foreach (var a in args.Skip(1)) psi.ArgumentList.Add(a);
-        psi.Environment[QuietThreadPool] = "0";
-        using var child = System.Diagnostics.Process.Start(psi) ?? throw new CliException($"Could not start {self}.");
-        try
-        {
-            await child.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            child.Kill(entireProcessTree: true);
-            throw;
-        }
-        return child.ExitCode;
     }
 
     private static Table Summary(BenchReport report)

@@ -61,9 +61,6 @@ internal sealed class RunnerProcess : IAsyncDisposable
         foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("runner");
         psi.Environment[RunnerSettings.EnvironmentVariable] = settings.ToJson();
-        // Tokens wake a thread-pool worker each; the pool's default spinning while it waits for work then burns
-        // the cores llama.cpp decodes on (measured: half the single-stream rate on 2 cores without this).
-        psi.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
 
         var process = Process.Start(psi) ?? throw new SovereignException(ErrorKind.Internal, $"Could not start the model runner '{command.FileName}'.");
         var stderr = new StderrTail();

@@ -95,6 +95,12 @@ public sealed class BenchCommandTests : IDisposable
         Assert.NotNull(interference["itl_before_ms"]!["p95"]);
         Assert.NotNull(interference["itl_during_ms"]!["p95"]);
         if (!runnerGone) AssertPositive(model["memory"]!["runner_peak_rss_bytes"], "runner_peak_rss_bytes");
+        // Where the CPU went per served token: decoding always costs some; the other figures may round to 0 ticks.
+        var cpu = model["served_cpu"]!;
+        Assert.True((int)cpu["tokens"]! >= 32 * (int)cpu["runs"]!, cpu.ToJsonString());
+        AssertPositive(cpu["runner_decode_ms_per_token"], "served_cpu.runner_decode_ms_per_token");
+        foreach (var part in new[] { "server_ms_per_token", "runner_other_ms_per_token", "bench_client_ms_per_token" })
+            Assert.True((double)cpu[part]! >= 0, part);
         AssertPositive(model["memory"]!["server_peak_rss_bytes"], "server_peak_rss_bytes");
 
         var md = await File.ReadAllTextAsync(Path.Combine(_out, "results.md"));

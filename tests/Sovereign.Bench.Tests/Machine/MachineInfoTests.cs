@@ -65,3 +65,39 @@ public sealed class CpuActivityTests
         Assert.Equal(0.0, CpuActivity.BusyCores((100, 1000), (100, 1000), cores: 2));
     }
 }
+
+public sealed class ProcessCpuTests
+{
+    [Fact]
+    public void A_stat_line_gives_the_name_between_the_outer_parentheses_and_user_plus_system_ticks()
+    {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+        const string line = "4242 (.NET TP (Worker) 1) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 9 0 5 6 7\n";
+        Assert.Equal((".NET TP (Worker) 1", 1290L), ProcessCpu.ParseStat(line));
+        Assert.Null(ProcessCpu.ParseStat("4242 (sov) S 1 2"));
+        Assert.Null(ProcessCpu.ParseStat(null));
+    }
+
+    [Fact]
+    public void A_busy_thread_is_counted_under_its_name_and_in_its_process()
+    {
+        var name = "cpu-test-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)[^4..];
+        var processBefore = ProcessCpu.Ticks(Environment.ProcessId);
+        Assert.NotNull(processBefore);
+        var busy = new Thread(() =>
+        {
+            var until = System.Diagnostics.Stopwatch.StartNew();
+            while (until.ElapsedMilliseconds < 400) Thread.SpinWait(1000);
+        })
+        { Name = name };
+        busy.Start();
+        // Read while the thread lives: a thread's own figure goes with it.
+        Thread.Sleep(300);
+        var whileBusy = ProcessCpu.ThreadTicks(Environment.ProcessId, name);
+        busy.Join();
+        Assert.True(whileBusy > 0, $"the spinning thread's ticks: {whileBusy}");
+        Assert.Equal(0, ProcessCpu.ThreadTicks(Environment.ProcessId, "no-such-thread-name"));
+        Assert.True(ProcessCpu.Ticks(Environment.ProcessId) > processBefore, "the process's ticks include the ended thread's");
+        Assert.Null(ProcessCpu.Ticks(int.MaxValue));
+    }
+}
