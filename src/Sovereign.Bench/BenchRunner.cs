@@ -334,17 +334,14 @@ public static class BenchRunner
     private static async Task MeasureSingleStreamLocalAsync(ModelReport model, PreparedModel prepared, BenchOptions options, int context, int tokens,
         PromptSet prompts, OpenAiStreamClient client, BenchClock clock, ServedCpuMeter cpu, CancellationToken cancellationToken)
     {
-        SingleStreamRunner Served(ServedCpuMeter? meter = null) => new("served", ct =>
-            meter is null
-                ? client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct)
-                : meter.MeasureAsync(() => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct)));
+        Task<StreamTrace> Serve(CancellationToken ct) => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct);
 
         // :: Phase 1: raw and served. The raw model also sizes the prompts in the model's own tokens.
         using (var raw = await Task.Run(() => RawLlamaBaseline.Load(prepared.Path, options.Threads, context), cancellationToken).ConfigureAwait(false))
         {
             prompts.Calibrate(raw.CountTokens, raw.ContextSize, tokens);
             var results = await SingleStreamWorkload.RunAsync(
-                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), Served(cpu)],
+                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), new SingleStreamRunner("served", ct => cpu.MeasureAsync(() => Serve(ct)))],
                 options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Raw = results.GetValueOrDefault("raw");
             model.Served = results.GetValueOrDefault("served");
@@ -366,7 +363,7 @@ public static class BenchRunner
                 Threads = options.Threads,
             }), cancellationToken).ConfigureAwait(false);
             var results = await SingleStreamWorkload.RunAsync(
-                [new SingleStreamRunner("engine", ct => engine.GenerateAsync(prompts.Single, tokens, clock, ct)), Served()],
+                [new SingleStreamRunner("engine", ct => engine.GenerateAsync(prompts.Single, tokens, clock, ct)), new SingleStreamRunner("served", Serve)],
                 options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Engine = results.GetValueOrDefault("engine");
             model.ServedWithEngine = results.GetValueOrDefault("served");

@@ -70,7 +70,8 @@ public sealed record MachineInfo
     /// <summary>MemTotal of /proc/meminfo, in bytes.</summary>
     internal static long? ParseMemTotal(string text) => ProcessMemory.ParseKilobytes(text, "MemTotal");
 
-    private static string? TryRead(string path)
+    /// <summary>The file's text; null when it is missing or unreadable (a /proc file of a process that has gone).</summary>
+    internal static string? TryRead(string path)
     {
         try
         {

@@ -14,7 +14,7 @@ public static class ProcessCpu
 
     /// <summary>User + system ticks of the whole process; null when it is gone or this is not Linux.</summary>
     public static long? Ticks(int processId) =>
-        ParseStat(TryRead(string.Create(CultureInfo.InvariantCulture, $"/proc/{processId}/stat")))?.Ticks;
+        ParseStat(MachineInfo.TryRead(string.Create(CultureInfo.InvariantCulture, $"/proc/{processId}/stat")))?.Ticks;
 
     /// <summary>
     /// User + system ticks of the process's live threads whose name starts with <paramref name="namePrefix"/> (Linux
@@ -31,7 +31,7 @@ public static class ProcessCpu
             long sum = 0;
             foreach (var thread in Directory.EnumerateDirectories(tasks))
             {
-                if (ParseStat(TryRead(Path.Combine(thread, "stat"))) is { } s && s.Name.StartsWith(namePrefix, StringComparison.Ordinal))
+                if (ParseStat(MachineInfo.TryRead(Path.Combine(thread, "stat"))) is { } s && s.Name.StartsWith(namePrefix, StringComparison.Ordinal))
                     sum += s.Ticks;
             }
             return sum;
@@ -59,17 +59,5 @@ public static class ProcessCpu
             || !long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system))
             return null;
         return (line[(open + 1)..close], user + system);
-    }
-
-    private static string? TryRead(string path)
-    {
-        try
-        {
-            return File.Exists(path) ? File.ReadAllText(path) : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }
