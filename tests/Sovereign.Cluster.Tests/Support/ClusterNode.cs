@@ -107,7 +107,16 @@ public sealed class ClusterNode : IAsyncDisposable
         if (_app is { } app)
         {
             _app = null;
-            await app.StopAsync();
+            try
+            {
+                await app.StopAsync();
+            }
+            catch (OperationCanceledException)
+            {
+                // After a peer was killed, Orleans' graceful stop can outlast the host's shutdown timeout while it
+                // waits on calls to the peer not yet declared dead; the host then ends the silo ungracefully, as `sov
+                // serve` would. The test's assertions are already made, so the cut-off stop is not its failure.
+            }
             await app.DisposeAsync();
         }
         try
