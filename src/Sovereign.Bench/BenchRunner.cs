@@ -491,6 +491,23 @@ public static class BenchRunner
         {
             model.Errors.Add($"interference: {e.Message}");
         }
+
+        // :: Step 3f: requests arriving one at a time at the loaded server (the fairness figure).
+        var arrivals = options.Quick ? 6 : 16;
+        progress.Step(model.Name, $"{arrivals} arrivals among {InterferenceStreams} streams");
+        try
+        {
+            await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
+            var unloaded = Level(1)?.TtftMs?.P50 ?? model.Served?.TtftMs;
+            model.ArrivalsUnderLoad = await ArrivalsUnderLoadWorkload.RunAsync(client, model.Name, prompts.Background, prompts.BackgroundMaxTokens,
+                prompts.Arrival, arrivals, unloaded, cancellationToken).ConfigureAwait(false);
+            model.TtftP95ArrivingAt8OverUnloaded = model.ArrivalsUnderLoad.TtftP95OverUnloaded;
+            foreach (var e in model.ArrivalsUnderLoad.Errors) model.Errors.Add($"arrivals: {e}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            model.Errors.Add($"arrivals: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -543,7 +560,8 @@ public static class BenchRunner
             model.Targets.Add(new TargetCheck("overhead_ratio", "served ≥ 85% of raw single-stream decode on stories260K", 0.85, model.OverheadRatio));
         if (spec is not null)
             model.Targets.Add(new TargetCheck("engine_ratio", "engine single-stream decode within 10% of the synchronous LLamaSharp loop", 0.90, model.EngineRatio));
-        model.Targets.Add(new TargetCheck("ttft_p95_at_8_over_unloaded", "TTFT p95 at 8 streams ≤ 1.5 × unloaded TTFT + one prefill (≈ 2.5 × unloaded TTFT)", 2.5,
-            model.TtftP95At8OverUnloaded, AtMost: true));
+        model.Targets.Add(new TargetCheck("ttft_p95_arriving_at_8_over_unloaded",
+            "TTFT p95 of a request arriving while 7 streams generate ≤ 1.5 × unloaded TTFT + one prefill (≈ 2.5 × unloaded TTFT)", 2.5,
+            model.TtftP95ArrivingAt8OverUnloaded, AtMost: true));
     }
 }

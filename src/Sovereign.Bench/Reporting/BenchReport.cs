@@ -133,6 +133,12 @@ public sealed record ModelReport
     /// </summary>
     [JsonPropertyName("ttft_p95_at_8_over_unloaded")]
     public double? TtftP95At8OverUnloaded { get; set; }
+    /// <summary>
+    /// TTFT p95 of requests arriving one at a time while 7 streams generate ÷ the unloaded TTFT: the fairness target's
+    /// figure (see <see cref="Workloads.ArrivalsUnderLoadWorkload"/> for why the sweep's burst of 8 cannot be).
+    /// </summary>
+    [JsonPropertyName("ttft_p95_arriving_at_8_over_unloaded")]
+    public double? TtftP95ArrivingAt8OverUnloaded { get; set; }
 
     /// <summary>CPU time per token in each process during the served single-stream runs of phase 1.</summary>
     public ServedCpuCost? ServedCpu { get; set; }
@@ -145,6 +151,7 @@ public sealed record ModelReport
     public SingleStreamResult? ServedWithEngine { get; set; }
     public List<ConcurrencyResult> Concurrency { get; init; } = [];
     public InterferenceResult? Interference { get; set; }
+    public ArrivalsUnderLoadResult? ArrivalsUnderLoad { get; set; }
     public ModelMemory? Memory { get; set; }
     public List<TargetCheck> Targets { get; init; } = [];
     public List<string> Errors { get; init; } = [];
@@ -233,6 +240,24 @@ public sealed record InterferenceResult
 
     [JsonIgnore]
     public double LongPromptFirstTokenAt { get; init; }
+}
+
+/// <summary>Requests arriving one at a time while the background streams generate: the time to first token they see.</summary>
+public sealed record ArrivalsUnderLoadResult
+{
+    public required int BackgroundStreams { get; init; }
+    /// <summary>Arrivals measured (each sent when the one before it had finished, all while every background stream ran).</summary>
+    public required int Arrivals { get; init; }
+    public int? PromptTokens { get; init; }
+    public Summary? TtftMs { get; init; }
+    /// <summary>The single stream's TTFT p50 (the sweep's level 1), with a prompt of the same length.</summary>
+    public double? UnloadedTtftMs { get; init; }
+    public double? TtftP50OverUnloaded { get; init; }
+    public double? TtftP95OverUnloaded { get; init; }
+    public IReadOnlyList<string> Errors { get; init; } = [];
+
+    [JsonIgnore]
+    public IReadOnlyList<double> TtftSamplesMs { get; init; } = [];
 }
 
 /// <summary>

@@ -126,6 +126,18 @@ public static class MarkdownReport
             md.AppendLine($"![interference-{r.Name}](interference-{r.Name}.png)");
         md.AppendLine();
 
+        md.AppendLine("## Arrivals under load").AppendLine();
+        md.AppendLine("Requests arriving one at a time, each for two tokens, while the background streams generate (each arrival is the last of N + 1 in flight): their time to first token ÷ the unloaded one (the sweep's single stream, same prompt length). This is the fairness target's figure; the sweep's TTFT at 8 streams is a burst of 8 prompts sent in the same instant, whose last first token waits for about 8 prefills of compute however they are ordered.").AppendLine();
+        md.AppendLine("| model | background streams | arrivals | prompt tokens | TTFT p50 / p95 / max | unloaded TTFT | p50 ratio | **p95 ratio** |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in report.Models)
+        {
+            if (r.ArrivalsUnderLoad is not { } a) continue;
+            md.AppendLine($"| {Cell(r.Name)} | {a.BackgroundStreams.ToString(CultureInfo.InvariantCulture)} | {a.Arrivals.ToString(CultureInfo.InvariantCulture)} | {I(a.PromptTokens)} | " +
+                $"{N(a.TtftMs?.P50)} / {N(a.TtftMs?.P95)} / {N(a.TtftMs?.Max)} | {N(a.UnloadedTtftMs)} | {R(a.TtftP50OverUnloaded)} | **{R(a.TtftP95OverUnloaded)}** |");
+        }
+        md.AppendLine();
+
         md.AppendLine("## Memory").AppendLine();
         md.AppendLine("Peak resident set size (VmHWM). A fresh server is started for each model; the benchmark process held the raw and engine baselines.").AppendLine();
         md.AppendLine("| model | model file | runner peak RSS | server peak RSS | benchmark process peak RSS |").AppendLine("| --- | ---: | ---: | ---: | ---: |");

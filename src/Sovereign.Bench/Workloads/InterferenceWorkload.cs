@@ -103,20 +103,4 @@ internal static class InterferenceWorkload
             LongPromptFirstTokenAt = double.IsNaN(longFirst) ? double.NaN : longFirst - longSent,
         };
     }
-
-    /// <summary>Completes once every one of <c>streams</c> streams has produced <c>threshold</c> pieces of text. Thread-safe.</summary>
-    private sealed class TokenBarrier(int streams, int threshold)
-    {
-        private readonly int[] _counts = new int[streams];
-        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _done;
-
-        public Task Reached => _reached.Task;
-
-        public void Count(int stream)
-        {
-            if (Interlocked.Increment(ref _counts[stream]) == threshold && Interlocked.Increment(ref _done) == streams)
-                _reached.TrySetResult();
-        }
-    }
 }

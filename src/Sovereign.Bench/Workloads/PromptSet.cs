@@ -30,6 +30,9 @@ internal sealed class PromptSet(int promptTokens, int longPromptTokens, int back
     /// <summary>The prompt of sweep stream <paramref name="index"/>.</summary>
     public string Sweep(int index) => WorkloadGenerator.Text(WorkloadGenerator.SeedFor("sweep", index), _words);
 
+    /// <summary>The prompt of arrival <paramref name="index"/> under load: the sweep's length, a text of its own.</summary>
+    public string Arrival(int index) => WorkloadGenerator.Text(WorkloadGenerator.SeedFor("arrival", index), _words);
+
     /// <summary>Sizes every prompt with <paramref name="countTokens"/> for a model whose sequences hold <paramref name="contextSize"/> tokens.</summary>
     public void Calibrate(Func<string, int> countTokens, int contextSize, int completionTokens)
     {

@@ -63,7 +63,7 @@ public sealed class BenchCommandTests : IDisposable
         var runnerGone = errors.Any(e => e.StartsWith("memory: no runner", StringComparison.Ordinal));
         Assert.True(errors.Length == (runnerGone ? 1 : 0), string.Join(Environment.NewLine, errors));
         Assert.Equal("sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d", (string?)model["digest"]);
-        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded", "raw_batching_ratio_4", "raw_batching_ratio_8", "batched_overhead_ratio_4" })
+        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded", "ttft_p95_arriving_at_8_over_unloaded", "raw_batching_ratio_4", "raw_batching_ratio_8", "batched_overhead_ratio_4" })
             AssertPositive(model[figure], figure);
         foreach (var way in new[] { "raw", "served", "engine", "served_with_engine" })
         {
@@ -94,6 +94,11 @@ public sealed class BenchCommandTests : IDisposable
         AssertPositive(interference["long_prompt_ttft_ms"], "long_prompt_ttft_ms");
         Assert.NotNull(interference["itl_before_ms"]!["p95"]);
         Assert.NotNull(interference["itl_during_ms"]!["p95"]);
+        var arrivals = model["arrivals_under_load"]!;
+        Assert.Equal(7, (int)arrivals["background_streams"]!);
+        Assert.Equal(6, (int)arrivals["arrivals"]!);
+        Assert.Equal(6, (int)arrivals["ttft_ms"]!["count"]!);
+        AssertPositive(arrivals["unloaded_ttft_ms"], "arrivals_under_load.unloaded_ttft_ms");
         if (!runnerGone) AssertPositive(model["memory"]!["runner_peak_rss_bytes"], "runner_peak_rss_bytes");
         // Where the CPU went per served token: decoding always costs some; the other figures may round to 0 ticks.
         var cpu = model["served_cpu"]!;

@@ -59,7 +59,7 @@ public sealed class TargetModeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_target_endpoint_gets_the_sweep_and_interference_but_no_raw_baseline()
+    public async Task A_target_endpoint_gets_the_sweep_interference_and_arrivals_but_no_raw_baseline()
     {
         var address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1");
         var options = new BenchOptions
@@ -97,10 +97,17 @@ public sealed class TargetModeTests : IAsyncLifetime
         Assert.NotNull(interference.ItlBeforeMs);
         Assert.NotNull(interference.ItlDuringMs);
         Assert.Empty(interference.Errors);
+        var arrivals = model.ArrivalsUnderLoad!;
+        Assert.Equal(7, arrivals.BackgroundStreams);
+        Assert.Equal(16, arrivals.Arrivals);
+        Assert.Equal(16, arrivals.TtftMs!.Count);
+        Assert.Empty(arrivals.Errors);
+        Assert.NotNull(model.TtftP95ArrivingAt8OverUnloaded);
         Assert.Null(model.Memory);
         Assert.True(File.Exists(Path.Combine(_out, "results.json")));
-        // Bounded: two probes, 32 warm-up requests, 1 warm-up + 1 run, 13 sweep streams, 7 background streams, the long prompt.
-        Assert.Equal(2 + 32 + 2 + 13 + 7 + 1, _requests);
+        // Bounded: two probes, 32 warm-up requests, 1 warm-up + 1 run, 13 sweep streams, 7 background streams and the long
+        // prompt, 7 background streams and 16 arrivals.
+        Assert.Equal(2 + 32 + 2 + 13 + 7 + 1 + 7 + 16, _requests);
     }
 
     public async Task DisposeAsync()

@@ -24,6 +24,8 @@ public sealed class ReportWriterTests : IDisposable
         model.BatchingRatio4 = 2.0;
         model.BatchingRatio8 = 3.0;
         model.Interference = InterferenceWorkload.Summarise([Trace(0, 0.1, 40), Trace(0, 0.12, 40)], 0.5, 2.0, Trace(2.0, 0.5, 2), []);
+        model.ArrivalsUnderLoad = ArrivalsUnderLoadWorkload.Summarise(7, [Trace(0, 0.02, 2), Trace(1, 0.03, 2)], 0.01 * 1000, []);
+        model.TtftP95ArrivingAt8OverUnloaded = model.ArrivalsUnderLoad.TtftP95OverUnloaded;
         model.Memory = new ModelMemory { RunnerProcessId = 42, RunnerPeakRssBytes = 100 << 20 };
         BenchRunner.AddTargets(model, Sovereign.Bench.Models.BenchModels.Find("synthetic-400m-q8_0"));
         var report = new BenchReport
@@ -86,6 +88,8 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains("**2.000**", md, StringComparison.Ordinal);
         Assert.Contains("## Concurrency sweep", md, StringComparison.Ordinal);
         Assert.Contains("## Interference", md, StringComparison.Ordinal);
+        Assert.Contains("## Arrivals under load", md, StringComparison.Ordinal);
+        Assert.Contains("| synthetic-60m-q8_0 | ttft_p95_arriving_at_8_over_unloaded |", md, StringComparison.Ordinal);
         Assert.Contains("**Embeddings**: not_available", md, StringComparison.Ordinal);
         Assert.Contains("**Retrieval and ingestion**: not_available", md, StringComparison.Ordinal);
         Assert.Contains("| synthetic-60m-q8_0 | batching_ratio_4 |", md, StringComparison.Ordinal);

@@ -125,6 +125,36 @@ public sealed class WorkloadSummaryTests
     }
 
     [Fact]
+    public void Arrivals_under_load_compare_their_ttft_with_the_unloaded_one()
+    {
+        // Four arrivals, TTFT 200, 300, 400 and 1000 ms; one failed; unloaded 100 ms.
+        var arrivals = new[]
+        {
+            Trace(0, 0.2, 0.25), Trace(1, 1.3, 1.35), Trace(2, 2.4, 2.45), Trace(3, 4.0, 4.05),
+            new StreamTrace { SentAt = 5, EndedAt = 5.1, Error = "HTTP 503" },
+        };
+
+        var result = ArrivalsUnderLoadWorkload.Summarise(7, arrivals, unloadedTtftMs: 100, ["arrival: HTTP 503"]);
+
+        Assert.Equal(7, result.BackgroundStreams);
+        Assert.Equal(5, result.Arrivals);
+        Assert.Equal(4, result.TtftMs!.Count);
+        Assert.Equal(10, result.PromptTokens);
+        Assert.Equal(result.TtftMs.P50 / 100, result.TtftP50OverUnloaded!.Value, 9);
+        Assert.Equal(result.TtftMs.P95 / 100, result.TtftP95OverUnloaded!.Value, 9);
+        Assert.True(result.TtftP95OverUnloaded > 8 && result.TtftP95OverUnloaded <= 10, $"p95 ratio {result.TtftP95OverUnloaded}");
+        Assert.Equal(["arrival: HTTP 503"], result.Errors);
+    }
+
+    [Fact]
+    public void Arrivals_without_an_unloaded_ttft_have_no_ratio()
+    {
+        var result = ArrivalsUnderLoadWorkload.Summarise(7, [Trace(0, 0.2, 0.25)], unloadedTtftMs: null, []);
+        Assert.NotNull(result.TtftMs);
+        Assert.Null(result.TtftP95OverUnloaded);
+    }
+
+    [Fact]
     public void Single_stream_figures_are_medians_over_the_runs()
     {
         var runs = new[]
