@@ -47,6 +47,12 @@ public sealed record BenchOptions
     /// <summary>Context tokens per sequence (the server's Sovereign:Engine:ContextSize), room for the 2,000-token prompt. Default 4096.</summary>
     public int ContextSize { get; init; } = 4096;
 
+    /// <summary>
+    /// The server's Sovereign:Engine:PrefillStallTarget in milliseconds: about how long a step that prefills may take
+    /// while streams generate; 0 prefills a whole chunk each step. Default 0 (the server's own default).
+    /// </summary>
+    public int PrefillStallTargetMs { get; init; }
+
     /// <summary>The interference workload's long prompt, capped by each model's context. Default 2000.</summary>
     public int LongPromptTokens { get; init; } = 2000;
 
@@ -108,6 +114,7 @@ public sealed record BenchOptions
         if (Repetitions is { } r && r is < 1 or > 50) errors.Add($"--repetitions must be between 1 and 50, got {r}.");
         if (PromptTokens is < 1 or > 8192) errors.Add($"--prompt-tokens must be between 1 and 8192, got {PromptTokens}.");
         if (Threads is < 0 or > 1024) errors.Add($"--threads must be between 0 and 1024, got {Threads}.");
+        if (PrefillStallTargetMs is < 0 or > 600_000) errors.Add($"--prefill-stall-target must be between 0 and 600000 ms, got {PrefillStallTargetMs}.");
         if (ContextSize is < 256 or > 131_072) errors.Add($"--context-size must be between 256 and 131072, got {ContextSize}.");
         if (string.IsNullOrWhiteSpace(EmbeddingModel)) errors.Add("--embedding-model: name a model, or 'none' to skip the embeddings workload.");
         if (RetrievalChunks is { } sizes)

@@ -213,6 +213,7 @@ public static class BenchRunner
             $"--Sovereign:Engine:ContextSize={options.ContextSize.ToString(CultureInfo.InvariantCulture)}",
             $"--Sovereign:Engine:Slots={Slots.ToString(CultureInfo.InvariantCulture)}",
             $"--Sovereign:Engine:PrefillChunk={PrefillChunk.ToString(CultureInfo.InvariantCulture)}",
+            $"--Sovereign:Engine:PrefillStallTarget={TimeSpan.FromMilliseconds(options.PrefillStallTargetMs).ToString("c", CultureInfo.InvariantCulture)}",
         };
         if (options.Threads > 0) args.Add($"--Sovereign:Engine:Threads={options.Threads.ToString(CultureInfo.InvariantCulture)}");
         return args;
@@ -360,6 +361,7 @@ public static class BenchRunner
                 Slots = Slots,
                 ContextSize = options.ContextSize,
                 PrefillChunk = PrefillChunk,
+                PrefillStallTarget = TimeSpan.FromMilliseconds(options.PrefillStallTargetMs),
                 Threads = options.Threads,
             }), cancellationToken).ConfigureAwait(false);
             var results = await SingleStreamWorkload.RunAsync(

@@ -70,6 +70,16 @@ public sealed class BenchOptionsTests
     public void The_server_gets_room_for_the_long_prompt_and_the_engine_settings_of_the_baseline()
     {
         var args = BenchRunner.ServerArguments(new BenchOptions { OutputDirectory = "o", Threads = 2 });
-        Assert.Equal(["--Sovereign:Engine:ContextSize=4096", "--Sovereign:Engine:Slots=8", "--Sovereign:Engine:PrefillChunk=256", "--Sovereign:Engine:Threads=2"], args);
+        Assert.Equal(["--Sovereign:Engine:ContextSize=4096", "--Sovereign:Engine:Slots=8", "--Sovereign:Engine:PrefillChunk=256",
+            "--Sovereign:Engine:PrefillStallTarget=00:00:00", "--Sovereign:Engine:Threads=2"], args);
+        var paced = BenchRunner.ServerArguments(new BenchOptions { OutputDirectory = "o", PrefillStallTargetMs = 500 });
+        Assert.Contains("--Sovereign:Engine:PrefillStallTarget=00:00:00.5000000", paced);
+    }
+
+    [Fact]
+    public void A_negative_stall_target_is_refused()
+    {
+        var problems = new BenchOptions { OutputDirectory = "o", PrefillStallTargetMs = -1 }.Validate();
+        Assert.Contains(problems, p => p.Contains("--prefill-stall-target", StringComparison.Ordinal));
     }
 }

@@ -30,6 +30,10 @@ internal static class BenchCommand
         var promptTokens = new Option<int?>("--prompt-tokens") { Description = "Prompt length of single-stream and sweep requests (default 128)." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads for the baselines and the server's engine (default: every core)." };
         var contextSize = new Option<int?>("--context-size") { Description = "Context tokens per sequence for the server and the baselines (default 4096)." };
+        var stallTarget = new Option<int?>("--prefill-stall-target")
+        {
+            Description = "The server's PrefillStallTarget in ms: about how long a step that prefills may take while streams generate; 0 prefills whole chunks (default 0, as the server).",
+        };
         var longPrompt = new Option<int?>("--long-prompt-tokens") { Description = "The interference workload's long prompt (default 2000, capped by the model's context)." };
         var embeddingModel = new Option<string?>("--embedding-model") { Description = "Model of the embeddings workload, texts/s at batch 1, 8, 32 (default the built-in all-minilm; none skips it)." };
         var cluster = new Option<bool?>("--cluster")
@@ -46,7 +50,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure serving speed against the raw engine (or any OpenAI-compatible endpoint) and write JSON, Markdown and plots.")
         {
             target, apiKey, models, quick, output, concurrency, tokens, repetitions, promptTokens, threads, contextSize, longPrompt, modelCache, embeddingModel, cluster,
-            retrieval, retrievalChunks, reranker,
+            retrieval, retrievalChunks, reranker, stallTarget,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -65,6 +69,7 @@ internal static class BenchCommand
                 Threads = parse.GetValue(threads) ?? defaults.Threads,
                 ContextSize = parse.GetValue(contextSize) ?? defaults.ContextSize,
                 LongPromptTokens = parse.GetValue(longPrompt) ?? defaults.LongPromptTokens,
+                PrefillStallTargetMs = parse.GetValue(stallTarget) ?? defaults.PrefillStallTargetMs,
                 ModelCache = parse.GetValue(modelCache),
                 EmbeddingModel = parse.GetValue(embeddingModel) ?? defaults.EmbeddingModel,
                 Cluster = parse.GetValue(cluster),

@@ -69,6 +69,14 @@ public sealed class EngineOptions
     [Range(16, 65_536)]
     public int PrefillChunk { get; set; } = 256;
 
+    /// <summary>
+    /// About how long a step that prefills may take while other streams generate (the longest pause a long prompt puts
+    /// into their output); the engine prefills fewer tokens per step to keep to it, at a cost in prefill speed on CPUs
+    /// (see the engine's setting). Default 00:00:00: always PrefillChunk.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan PrefillStallTarget { get; set; }
+
     /// <summary>CPU threads for decoding; 0 = the number of cores. Default 0.</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }

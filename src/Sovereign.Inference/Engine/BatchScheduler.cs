@@ -68,7 +68,8 @@ internal sealed class StepPlan
 /// <list type="number">
 /// <item>Every generating sequence gets exactly one decode token. These never wait and do not count against the budget.</item>
 /// <item>Sequences that are still prefilling get prompt tokens oldest first, each as many as it still needs, until the
-/// prefill budget (<c>PrefillChunk</c> tokens per step over all sequences) is spent.</item>
+/// prefill budget (<c>PrefillChunk</c> tokens per step over all sequences, less while streams generate: see
+/// <see cref="PrefillPacer"/>) is spent.</item>
 /// <item>Waiting requests are admitted in order of their fair-queuing finish tag (<see cref="FairQueue"/>; ties in arrival
 /// order) into the lowest free slots while there is a free slot and budget left; each takes its first chunk from what is
 /// left of the budget. Within one tenant tags rise with arrival, so a tenant's own requests never overtake each other;
@@ -113,8 +114,9 @@ internal sealed class BatchScheduler
     /// <param name="running">Sequences that hold a slot, oldest admission first.</param>
     /// <param name="waiting">The waiting requests, in arrival order.</param>
     /// <param name="freeSlots">Free slots, in any order; the lowest are handed out first.</param>
+    /// <param name="prefillBudget">Prompt tokens for this step, at most <see cref="PrefillBudget"/>; null = all of it.</param>
     /// <returns>The plan, valid until the next call.</returns>
-    public StepPlan PlanFair(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<WaitingRequest> waiting, ReadOnlySpan<int> freeSlots)
+    public StepPlan PlanFair(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<WaitingRequest> waiting, ReadOnlySpan<int> freeSlots, int? prefillBudget = null)
     {
         if (_asPrefix.Length < waiting.Length)
             _asPrefix = new int[Math.Max(waiting.Length, _asPrefix.Length * 2)];
@@ -127,11 +129,12 @@ internal sealed class BatchScheduler
         // Only as many as can be admitted matter; a full sort of a long queue each step is still cheap (≤ QueueLimit).
         var tags = waiting.ToArray();
         _order.Sort((a, b) => tags[a].FinishTag != tags[b].FinishTag ? tags[a].FinishTag.CompareTo(tags[b].FinishTag) : a.CompareTo(b));
-        return PlanInOrder(running, _asPrefix.AsSpan(0, waiting.Length), freeSlots);
+        return PlanInOrder(running, _asPrefix.AsSpan(0, waiting.Length), freeSlots, prefillBudget);
     }
 
-    private StepPlan PlanInOrder(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots)
+    private StepPlan PlanInOrder(ReadOnlySpan<ActiveSequence> running, ReadOnlySpan<int> waitingPromptTokens, ReadOnlySpan<int> freeSlots, int? prefillBudget = null)
     {
+        var limit = Math.Clamp(prefillBudget ?? PrefillBudget, 1, PrefillBudget);
         var plan = _plan;
         plan.Clear();
         _free.Clear();
@@ -148,7 +151,7 @@ internal sealed class BatchScheduler
         plan.DecodeTokens = plan.WorkList.Count;
 
         // :: Step 2: prompt chunks for sequences already prefilling, oldest first.
-        var budget = PrefillBudget;
+        var budget = limit;
         foreach (var s in running)
         {
             if (budget == 0)
@@ -171,7 +174,7 @@ internal sealed class BatchScheduler
             plan.WorkList.Add(new PlannedWork(_free[i], take));
             budget -= take;
         }
-        plan.PromptTokens = PrefillBudget - budget;
+        plan.PromptTokens = limit - budget;
 
         // :: Step 4: close gaps below occupied slots by moving the highest occupied sequences down.
         CloseGaps(plan, running, plan.AdmissionList.Count);

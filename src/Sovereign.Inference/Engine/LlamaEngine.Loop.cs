@@ -13,6 +13,7 @@ public sealed partial class LlamaEngine
     private readonly AutoResetEvent _wake = new(false);
     private readonly Thread _thread;
     private readonly BatchScheduler _scheduler;
+    private readonly PrefillPacer _pacer;
     private readonly FairQueue _fairQueue = new();
     private readonly List<EngineRequest> _admitting = [];
     private readonly LLamaBatch _batch = new();
@@ -121,8 +122,12 @@ public sealed partial class LlamaEngine
 
         // :: Step 3: plan.
         var running = 0;
+        var generating = 0;
         foreach (var r in _admitted)
+        {
             _runningView[running++] = new ActiveSequence(r.Slot, r.PromptLeft);
+            if (r.PromptLeft == 0) generating++;
+        }
         var free = 0;
         for (var s = 0; s < _slots.Length; s++)
         {
@@ -133,7 +138,8 @@ public sealed partial class LlamaEngine
             _waitingView = new WaitingRequest[Math.Max(_waiting.Count, _waitingView.Length * 2)];
         for (var i = 0; i < _waiting.Count; i++)
             _waitingView[i] = new WaitingRequest(_waiting[i].Prompt.Length, _waiting[i].FinishTag);
-        var plan = _scheduler.PlanFair(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free));
+        var plan = _scheduler.PlanFair(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free),
+            _pacer.Budget(generating));
 
         // :: Step 4: move sequences down into gaps (the plan keeps occupied slots contiguous), then admit.
         foreach (var m in plan.Moves)
@@ -172,6 +178,7 @@ public sealed partial class LlamaEngine
             return true;
         }
         _batch.Clear();
+        int decodeTokens = 0, promptTokens = 0;
         foreach (var w in _batchWork)
         {
             var r = _slots[w.Slot]!;
@@ -179,9 +186,11 @@ public sealed partial class LlamaEngine
             if (w.IsDecode)
             {
                 r.LogitIndex = _batch.Add(r.NextToken, r.Past, seq, true);
+                decodeTokens++;
             }
             else
             {
+                promptTokens += w.PromptTokens;
                 var last = r.Prefilled + w.PromptTokens == r.Prompt.Length;
                 var index = _batch.AddRange(r.Prompt.AsSpan(r.Prefilled, w.PromptTokens), r.Past, seq, last);
                 r.LogitIndex = last ? index : -1;
@@ -190,7 +199,10 @@ public sealed partial class LlamaEngine
 
         // :: Step 6: decode once.
         var step = Interlocked.Increment(ref _steps);
+        var started = Now();
         var result = _context.Decode(_batch);
+        if (result == DecodeResult.Ok)
+            _pacer.Observe(promptTokens, decodeTokens, Stopwatch.GetElapsedTime(started));
         if (DecodeResultFilter is { } filter)
             result = filter(step, result);
         StepObserver?.Invoke(StepTrace.From(step, _batchWork, _slots, result));

@@ -76,6 +76,7 @@ public sealed partial class LlamaEngine : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _scheduler = new BatchScheduler(settings.PrefillChunk);
+        _pacer = new PrefillPacer(settings.PrefillChunk, settings.PrefillStallTarget, settings.Slots);
         _slots = new EngineRequest?[Slots];
         _runningView = new ActiveSequence[Slots];
         _freeSlotView = new int[Slots];

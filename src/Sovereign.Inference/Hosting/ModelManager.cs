@@ -356,6 +356,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                 ContextSize = engine.ContextSize,
                 QueueLimit = engine.QueueLimit,
                 PrefillChunk = engine.PrefillChunk,
+                PrefillStallTarget = engine.PrefillStallTarget,
                 Threads = engine.Threads,
                 GpuLayers = engine.GpuLayers,
                 FlashAttention = engine.FlashAttention,

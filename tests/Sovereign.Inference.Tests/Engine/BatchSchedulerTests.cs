@@ -49,6 +49,21 @@ public class BatchSchedulerTests
     }
 
     [Fact]
+    public void A_step_budget_below_the_chunk_limits_prompt_tokens_and_one_above_it_is_capped()
+    {
+        var scheduler = new BatchScheduler(16);
+        var running = new ActiveSequence[] { new(0, 0), new(1, 100) };
+
+        var paced = scheduler.PlanFair(running, [new WaitingRequest(5, 1)], [2], prefillBudget: 6);
+        Assert.Equal([new PlannedWork(0, 0), new PlannedWork(1, 6)], paced.Work);
+        Assert.Equal(6, paced.PromptTokens);
+        Assert.Empty(paced.Admissions);
+
+        var capped = scheduler.PlanFair(running, [new WaitingRequest(5, 1)], [2], prefillBudget: 1_000);
+        Assert.Equal(16, capped.PromptTokens);
+    }
+
+    [Fact]
     public void Budget_is_split_first_come_first_served_and_the_last_admission_gets_what_is_left()
     {
         var plan = Plan(10, [], [4, 4, 4, 4], [0, 1, 2, 3]);

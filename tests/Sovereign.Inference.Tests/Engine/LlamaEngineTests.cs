@@ -396,6 +396,60 @@ public class LlamaEngineTests
     }
 
     [Fact]
+    public async Task While_a_stream_generates_a_long_prompt_is_prefilled_in_steps_paced_to_the_stall_target()
+    {
+        // A target far below what any prefill costs: while the short stream generates, each step takes the least chunk.
+        using var engine = TestModel.Load(s => { s.Slots = 2; s.PrefillChunk = 128; s.PrefillStallTarget = TimeSpan.FromTicks(1); });
+        var longPrompt = string.Join(" ", Enumerable.Repeat("Lily and Ben went to the park to play.", 30));
+        var longTokens = engine.Tokenize(longPrompt, addBos: true).Length;
+        Assert.True(longTokens > 128 + 2 * PrefillPacer.MinimumChunk, $"the long prompt has only {longTokens} tokens");
+        var steps = new ConcurrentQueue<StepTrace>();
+        engine.StepObserver = steps.Enqueue;
+
+        engine.PauseLoop();
+        var shortStream = engine.Submit(TestModel.Greedy("The cat", 200, "short") with { IgnoreEos = true }, CancellationToken.None);
+        var longStream = engine.Submit(TestModel.Greedy(longPrompt, 8, "long"), CancellationToken.None);
+        engine.ResumeLoop();
+        var longEvents = await CollectAsync(longStream);
+        Finished(await CollectAsync(shortStream));
+        Finished(longEvents);
+
+        var prefillSteps = steps.Where(s => s.Work.Any(w => w.RequestId == "long" && !w.IsDecode)).ToList();
+        Assert.Equal(longTokens, prefillSteps.Sum(s => s.Work.Single(w => w.RequestId == "long").PromptTokens));
+        // The first step holds both prompts (nothing generates yet): the whole chunk. Every later one decodes the short
+        // stream too, and prefills at most the least chunk.
+        Assert.Equal(128, prefillSteps[0].Work.Sum(w => w.PromptTokens));
+        Assert.All(prefillSteps.Skip(1), s =>
+        {
+            Assert.Contains(s.Work, w => w.RequestId == "short" && w.IsDecode);
+            Assert.True(s.Work.Sum(w => w.PromptTokens) <= PrefillPacer.MinimumChunk, string.Join(", ", s.Work));
+        });
+        Assert.True(prefillSteps.Count >= 1 + (longTokens - 128) / PrefillPacer.MinimumChunk);
+        Assert.Equal(ReferenceLoop.Greedy(longPrompt, 8).Text, TextOf(longEvents));
+    }
+
+    [Fact]
+    public async Task Without_a_stall_target_a_long_prompt_takes_the_whole_chunk_every_step()
+    {
+        using var engine = TestModel.Load(s => { s.Slots = 2; s.PrefillChunk = 64; s.PrefillStallTarget = TimeSpan.Zero; });
+        var longPrompt = string.Join(" ", Enumerable.Repeat("Lily and Ben went to the park to play.", 20));
+        var longTokens = engine.Tokenize(longPrompt, addBos: true).Length;
+        var steps = new ConcurrentQueue<StepTrace>();
+        engine.StepObserver = steps.Enqueue;
+
+        engine.PauseLoop();
+        var shortStream = engine.Submit(TestModel.Greedy("The cat", 200, "short") with { IgnoreEos = true }, CancellationToken.None);
+        var longStream = engine.Submit(TestModel.Greedy(longPrompt, 8, "long"), CancellationToken.None);
+        engine.ResumeLoop();
+        Finished(await CollectAsync(longStream));
+        Finished(await CollectAsync(shortStream));
+
+        var chunks = steps.Select(s => s.Work.Sum(w => w.PromptTokens)).Where(n => n > 0).ToList();
+        Assert.Equal(longTokens + engine.Tokenize("The cat", addBos: true).Length, chunks.Sum());
+        Assert.All(chunks.Take(chunks.Count - 1), n => Assert.Equal(64, n));
+    }
+
+    [Fact]
     public async Task Batches_list_sequences_in_ascending_slot_order_even_when_a_newcomer_takes_a_lower_slot()
     {
         using var engine = TestModel.Load(s => s.Slots = 2);
