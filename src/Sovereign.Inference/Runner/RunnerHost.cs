@@ -38,7 +38,13 @@ public static class RunnerHost
         {
             // :: Step 2: serve gRPC on the Unix socket (HTTP/2 only; nothing listens on the network).
             if (File.Exists(settings.SocketPath)) File.Delete(settings.SocketPath);
-            var builder = WebApplication.CreateSlimBuilder();
+            // The runner's settings come from its parent, not from files: no appsettings.json is looked for in the
+            // working directory, and so no watcher wakes the runner on every write under it.
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+            {
+                Args = ["--hostBuilder:reloadConfigOnChange=false"],
+                ContentRootPath = AppContext.BaseDirectory,
+            });
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
             builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(settings.SocketPath, l => l.Protocols = HttpProtocols.Http2));
