@@ -314,7 +314,7 @@ public static class BenchRunner
             };
             if (model.Memory.RunnerPeakRssBytes is null)
                 model.Errors.Add($"memory: no runner with digest {model.Digest} in GET /health (loaded: {health?["loaded"]?.ToJsonString() ?? "no answer"}); " +
-                    $"the server's last output: {string.Join(" | ", server.RecentOutput.Split('\n').TakeLast(6))}");
+                    $"the server's last warnings: {(server.RecentWarnings is { Length: > 0 } w ? string.Join(" | ", w.Split('\n')) : "none")}");
         }
         return model;
     }

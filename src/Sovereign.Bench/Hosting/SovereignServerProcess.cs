@@ -18,6 +18,8 @@ public sealed class SovereignServerProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly Queue<string> _tail = new();
+    private readonly Queue<string> _warnings = new();
+    private bool _afterWarning;
     private readonly Lock _gate = new();
     private int _disposed;
 
@@ -48,6 +50,18 @@ public sealed class SovereignServerProcess : IAsyncDisposable
         get
         {
             lock (_gate) return string.Join(Environment.NewLine, _tail);
+        }
+    }
+
+    /// <summary>
+    /// The last warnings and errors it logged, each with the line after it (the console logger writes a message on the
+    /// line after its level and category): what explains a runner gone missing long after it happened.
+    /// </summary>
+    public string RecentWarnings
+    {
+        get
+        {
+            lock (_gate) return string.Join(Environment.NewLine, _warnings);
         }
     }
 
@@ -128,6 +142,14 @@ public sealed class SovereignServerProcess : IAsyncDisposable
         {
             _tail.Enqueue(line);
             while (_tail.Count > 40) _tail.Dequeue();
+            var warning = line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal)
+                || line.StartsWith("crit:", StringComparison.Ordinal);
+            if (warning || _afterWarning)
+            {
+                _warnings.Enqueue(line.Trim());
+                while (_warnings.Count > 20) _warnings.Dequeue();
+            }
+            _afterWarning = warning;
         }
     }
 

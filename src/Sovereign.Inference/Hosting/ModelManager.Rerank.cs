@@ -42,8 +42,9 @@ public sealed partial class ModelManager
             {
                 throw engineError;
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+            catch (RpcException) when (cancellationToken.IsCancellationRequested)
             {
+                // Our caller went away; whatever status the aborted call reports, the runner is fine (see GenerateAsync).
                 throw new OperationCanceledException(cancellationToken);
             }
             catch (RpcException e)

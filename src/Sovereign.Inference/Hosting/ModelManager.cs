@@ -96,9 +96,12 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                         next = await moved ? FromProto(reader.Current) : null;
                         if (next is GenerationEvent.TextDelta delta) (next, ahead) = JoinWaitingText(reader, delta, cancellationToken);
                     }
-                    catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+                    catch (RpcException) when (cancellationToken.IsCancellationRequested)
                     {
-                        yield break;
+                        // The client went away. An aborted call does not always report Cancelled: a read under way when
+                        // the HTTP/2 stream is reset fails with "Error reading next message" (an IOException). Taking
+                        // that for a broken runner abandoned it, and with it every other stream it was serving.
+                        throw new OperationCanceledException(cancellationToken);
                     }
                     catch (RpcException e)
                     {
@@ -170,7 +173,14 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
                 Release(runner, request.KeepAlive);
                 throw engineError;
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !cancellationToken.IsCancellationRequested)
+            catch (RpcException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The caller went away while the stream opened: not the runner's fault (see GenerateAsync).
+                call?.Dispose();
+                Release(runner, request.KeepAlive);
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (RpcException e)
             {
                 call?.Dispose();
                 Abandon(runner);

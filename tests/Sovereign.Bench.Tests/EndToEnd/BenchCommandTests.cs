@@ -57,11 +57,10 @@ public sealed class BenchCommandTests : IDisposable
 
         var model = json["models"]!.AsArray().Single()!;
         Assert.Equal("stories260k", (string?)model["name"]);
-        // The one problem tolerated: the runner gone by the memory step (seen in about half of the stories260K runs
-        // while the model lifecycle work is in progress); the figure is then null and the run says why.
+        // No problems at all. (The runner once went missing by the memory step in about half of the runs: clients
+        // stopping their streams made the server abandon it. EngineLimitsTests covers that now.)
         var errors = model["errors"]!.AsArray().Select(e => (string)e!).ToArray();
-        var runnerGone = errors.Any(e => e.StartsWith("memory: no runner", StringComparison.Ordinal));
-        Assert.True(errors.Length == (runnerGone ? 1 : 0), string.Join(Environment.NewLine, errors));
+        Assert.True(errors.Length == 0, string.Join(Environment.NewLine, errors));
         Assert.Equal("sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d", (string?)model["digest"]);
         foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded", "ttft_p95_arriving_at_8_over_unloaded", "raw_batching_ratio_4", "raw_batching_ratio_8", "batched_overhead_ratio_4" })
             AssertPositive(model[figure], figure);
@@ -99,7 +98,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(6, (int)arrivals["arrivals"]!);
         Assert.Equal(6, (int)arrivals["ttft_ms"]!["count"]!);
         AssertPositive(arrivals["unloaded_ttft_ms"], "arrivals_under_load.unloaded_ttft_ms");
-        if (!runnerGone) AssertPositive(model["memory"]!["runner_peak_rss_bytes"], "runner_peak_rss_bytes");
+        AssertPositive(model["memory"]!["runner_peak_rss_bytes"], "runner_peak_rss_bytes");
         // Where the CPU went per served token: decoding always costs some; the other figures may round to 0 ticks.
         var cpu = model["served_cpu"]!;
         Assert.True((int)cpu["tokens"]! >= 32 * (int)cpu["runs"]!, cpu.ToJsonString());

@@ -77,6 +77,55 @@ public sealed class EngineLimitsTests
     }
 
     [Fact]
+    public async Task Clients_that_disconnect_mid_stream_leave_the_runner_serving_everyone_else()
+    {
+        // As a benchmark stopping its background streams did: several clients go away at once, mid-stream, while another
+        // stream runs. An aborted call's read can fail with a transport error rather than "cancelled"; that once made
+        // the server abandon the runner, cutting every other stream on it and loading the model again.
+        await using var server = await SovereignTestServer.StartAsync("--Sovereign:Engine:Slots=5");
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var (survivor, survivorReader) = await OpenRunningStreamAsync(server, cts.Token);
+        var pid = (int)JsonNode.Parse(await server.Http.GetStringAsync("health", cts.Token))!["loaded"]![0]!["process_id"]!;
+
+        for (var round = 0; round < 5; round++)
+        {
+            // Four clients read their streams for a moment, then all stop at once (their reads cancelled, as a client
+            // that closes a tab or stops a generation does).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+            var leaving = Enumerable.Range(0, 4).Select(async _ =>
+            {
+                var (response, reader) = await OpenRunningStreamAsync(server, cts.Token);
+                using (response)
+                using (reader)
+                {
+                    try
+                    {
+                        while (await reader.ReadLineAsync(stop.Token) is not null)
+                        {
+                        }
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                    }
+                }
+            }).ToArray();
+            await Task.Delay(300, cts.Token);
+            await stop.CancelAsync();
+            await Task.WhenAll(leaving);
+        }
+
+        var rest = await survivorReader.ReadToEndAsync(cts.Token);
+        Assert.DoesNotContain("\"error\"", rest, StringComparison.Ordinal);
+        Assert.Contains("[DONE]", rest, StringComparison.Ordinal);
+        survivorReader.Dispose();
+        survivor.Dispose();
+        using var next = await server.Http.SendAsync(Post(new JsonObject { ["model"] = SovereignTestServer.Model, ["prompt"] = "Once upon a time", ["max_tokens"] = 5 }), cts.Token);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        var loaded = JsonNode.Parse(await server.Http.GetStringAsync("health", cts.Token))!["loaded"]!.AsArray();
+        Assert.Equal(pid, (int)Assert.Single(loaded)!["process_id"]!);
+    }
+
+    [Fact]
     public async Task A_runner_that_dies_fails_its_stream_in_band_and_the_next_request_restarts_it()
     {
         await using var server = await SovereignTestServer.StartAsync("--Sovereign:Engine:Slots=2");
