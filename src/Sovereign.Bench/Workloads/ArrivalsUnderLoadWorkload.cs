@@ -34,29 +34,20 @@ internal static class ArrivalsUnderLoadWorkload
         ArgumentOutOfRangeException.ThrowIfLessThan(arrivals, 1);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Deadline);
-        using var stop = new CancellationTokenSource();
-        var n = backgroundPrompts.Count;
-        var warm = new TokenBarrier(n, WarmTokens);
 
         // :: Step 1: background streams, until each is decoding.
-        var background = new Task<StreamTrace>[n];
-        for (var i = 0; i < n; i++)
-        {
-            var index = i;
-            var call = new CompletionCall(model, backgroundPrompts[i], backgroundMaxTokens) { Stop = stop.Token, OnText = _ => warm.Count(index) };
-            background[i] = client.CompleteAsync(call, deadline.Token);
-        }
-        var anyEnded = Task.WhenAny(background);
+        using var background = new BackgroundStreams(client, model, backgroundPrompts, backgroundMaxTokens, deadline.Token);
+        var warm = background.ReachedAsync(WarmTokens);
         var errors = new List<string>();
         var arrived = new List<StreamTrace>();
 
         // :: Step 2: the arrivals, each sent when the one before it has finished; all while every background stream runs.
-        if (await Task.WhenAny(warm.Reached, anyEnded).ConfigureAwait(false) == warm.Reached)
+        if (await background.AllRunningWhenAsync(warm).ConfigureAwait(false))
         {
-            for (var i = 0; i < arrivals && !anyEnded.IsCompleted; i++)
+            for (var i = 0; i < arrivals && !background.AnyEnded.IsCompleted; i++)
             {
                 var trace = await client.CompleteAsync(new CompletionCall(model, arrivalPrompt(i), ArrivalMaxTokens), deadline.Token).ConfigureAwait(false);
-                if (anyEnded.IsCompleted) break; // it was not all under load: leave it out
+                if (background.AnyEnded.IsCompleted) break; // it was not all under load: leave it out
                 arrived.Add(trace);
                 if (!trace.Succeeded) errors.Add($"arrival: {trace.Error ?? "no text came back"}");
             }
@@ -65,10 +56,9 @@ internal static class ArrivalsUnderLoadWorkload
             errors.Add($"a background stream ended after {arrived.Count} of {arrivals} arrivals; raise their max tokens or the context size");
 
         // :: Step 3: stop the background streams and summarise.
-        await stop.CancelAsync().ConfigureAwait(false);
-        var traces = await Task.WhenAll(background).ConfigureAwait(false);
+        var traces = await background.StopAsync().ConfigureAwait(false);
         errors.AddRange(traces.Where(t => !t.Succeeded).Select(t => $"background stream: {t.Error ?? "no text came back"}").Distinct());
-        return Summarise(n, arrived, unloadedTtftMs, errors);
+        return Summarise(background.Count, arrived, unloadedTtftMs, errors);
     }
 
     /// <summary>The arrivals' TTFT, and its p50 and p95 ÷ the unloaded TTFT. Pure.</summary>

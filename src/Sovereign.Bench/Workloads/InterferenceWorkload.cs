@@ -26,37 +26,20 @@ internal static class InterferenceWorkload
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Deadline);
-        using var stop = new CancellationTokenSource();
-        var n = backgroundPrompts.Count;
-        var warm = new TokenBarrier(n, WarmTokens);
-        var before = new TokenBarrier(n, WarmTokens + beforeTokens);
 
         // :: Step 1: background streams.
-        var background = new Task<StreamTrace>[n];
-        for (var i = 0; i < n; i++)
-        {
-            var index = i;
-            var call = new CompletionCall(model, backgroundPrompts[i], backgroundMaxTokens)
-            {
-                Stop = stop.Token,
-                OnText = _ =>
-                {
-                    warm.Count(index);
-                    before.Count(index);
-                },
-            };
-            background[i] = client.CompleteAsync(call, deadline.Token);
-        }
-        var anyEnded = Task.WhenAny(background);
+        using var background = new BackgroundStreams(client, model, backgroundPrompts, backgroundMaxTokens, deadline.Token);
+        var warm = background.ReachedAsync(WarmTokens);
+        var before = background.ReachedAsync(WarmTokens + beforeTokens);
 
         // :: Step 2: the "before" window, from steady state until each has produced beforeTokens more.
         var errors = new List<string>();
         double beforeStart = double.NaN, longSent = double.NaN;
         StreamTrace? longTrace = null;
-        if (await Task.WhenAny(warm.Reached, anyEnded).ConfigureAwait(false) == warm.Reached)
+        if (await background.AllRunningWhenAsync(warm).ConfigureAwait(false))
         {
             beforeStart = clock.Now;
-            if (await Task.WhenAny(before.Reached, anyEnded).ConfigureAwait(false) == before.Reached)
+            if (await background.AllRunningWhenAsync(before).ConfigureAwait(false))
             {
                 // :: Step 3: the long prompt; its first token ends the "during" window.
                 longSent = clock.Now;
@@ -67,8 +50,7 @@ internal static class InterferenceWorkload
         if (longTrace is null) errors.Add("a background stream ended before the long prompt could be sent; raise their max tokens or the context size");
 
         // :: Step 4: stop the background streams and summarise.
-        await stop.CancelAsync().ConfigureAwait(false);
-        var traces = await Task.WhenAll(background).ConfigureAwait(false);
+        var traces = await background.StopAsync().ConfigureAwait(false);
         errors.AddRange(traces.Where(t => !t.Succeeded).Select(t => $"background stream: {t.Error ?? "no text came back"}").Distinct());
         return Summarise(traces, beforeStart, longSent, longTrace, errors);
     }

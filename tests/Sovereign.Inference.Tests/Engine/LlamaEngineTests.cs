@@ -367,6 +367,25 @@ public class LlamaEngineTests
         Assert.Contains("no-such-template", e.Message);
     }
 
+    /// <summary>
+    /// A short prompt ("short", then <paramref name="shortTokens"/> generated, end-of-sequence ignored) and a long one
+    /// ("long") submitted for the same step and both run to their end: every step the engine took, and the long one's events.
+    /// </summary>
+    private static async Task<(List<StepTrace> Steps, List<GenerationEvent> Long)> ShortBesideLongAsync(LlamaEngine engine, string longPrompt,
+        int shortTokens, int longTokens)
+    {
+        var steps = new ConcurrentQueue<StepTrace>();
+        engine.StepObserver = steps.Enqueue;
+        engine.PauseLoop();
+        var shortStream = engine.Submit(TestModel.Greedy("The cat", shortTokens, "short") with { IgnoreEos = true }, CancellationToken.None);
+        var longStream = engine.Submit(TestModel.Greedy(longPrompt, longTokens, "long"), CancellationToken.None);
+        engine.ResumeLoop();
+        var longEvents = await CollectAsync(longStream);
+        Finished(await CollectAsync(shortStream));
+        Finished(longEvents);
+        return ([.. steps], longEvents);
+    }
+
     [Fact]
     public async Task A_long_prompt_is_prefilled_in_chunks_while_a_running_stream_keeps_getting_tokens()
     {
@@ -374,18 +393,8 @@ public class LlamaEngineTests
         var longPrompt = string.Join(" ", Enumerable.Repeat("Lily and Ben went to the park to play.", 6));
         var longTokens = engine.Tokenize(longPrompt, addBos: true).Length;
         Assert.True(longTokens > 5 * 8, $"the long prompt has only {longTokens} tokens");
-        var steps = new ConcurrentQueue<StepTrace>();
-        engine.StepObserver = steps.Enqueue;
+        var (steps, longEvents) = await ShortBesideLongAsync(engine, longPrompt, shortTokens: 100, longTokens: 20);
 
-        engine.PauseLoop();
-        var shortStream = engine.Submit(TestModel.Greedy("The cat", 100, "short") with { IgnoreEos = true }, CancellationToken.None);
-        var longStream = engine.Submit(TestModel.Greedy(longPrompt, 20, "long"), CancellationToken.None);
-        engine.ResumeLoop();
-        var shortEvents = await CollectAsync(shortStream);
-        var longEvents = await CollectAsync(longStream);
-
-        Finished(shortEvents);
-        Finished(longEvents);
         var prefillSteps = steps.Where(s => s.Work.Any(w => w.RequestId == "long" && !w.IsDecode)).ToList();
         Assert.Equal(longTokens, prefillSteps.Sum(s => s.Work.Single(w => w.RequestId == "long").PromptTokens));
         Assert.True(prefillSteps.Count >= 5);
@@ -403,16 +412,7 @@ public class LlamaEngineTests
         var longPrompt = string.Join(" ", Enumerable.Repeat("Lily and Ben went to the park to play.", 30));
         var longTokens = engine.Tokenize(longPrompt, addBos: true).Length;
         Assert.True(longTokens > 128 + 2 * PrefillPacer.MinimumChunk, $"the long prompt has only {longTokens} tokens");
-        var steps = new ConcurrentQueue<StepTrace>();
-        engine.StepObserver = steps.Enqueue;
-
-        engine.PauseLoop();
-        var shortStream = engine.Submit(TestModel.Greedy("The cat", 200, "short") with { IgnoreEos = true }, CancellationToken.None);
-        var longStream = engine.Submit(TestModel.Greedy(longPrompt, 8, "long"), CancellationToken.None);
-        engine.ResumeLoop();
-        var longEvents = await CollectAsync(longStream);
-        Finished(await CollectAsync(shortStream));
-        Finished(longEvents);
+        var (steps, longEvents) = await ShortBesideLongAsync(engine, longPrompt, shortTokens: 200, longTokens: 8);
 
         var prefillSteps = steps.Where(s => s.Work.Any(w => w.RequestId == "long" && !w.IsDecode)).ToList();
         Assert.Equal(longTokens, prefillSteps.Sum(s => s.Work.Single(w => w.RequestId == "long").PromptTokens));
@@ -434,15 +434,7 @@ public class LlamaEngineTests
         using var engine = TestModel.Load(s => { s.Slots = 2; s.PrefillChunk = 64; s.PrefillStallTarget = TimeSpan.Zero; });
         var longPrompt = string.Join(" ", Enumerable.Repeat("Lily and Ben went to the park to play.", 20));
         var longTokens = engine.Tokenize(longPrompt, addBos: true).Length;
-        var steps = new ConcurrentQueue<StepTrace>();
-        engine.StepObserver = steps.Enqueue;
-
-        engine.PauseLoop();
-        var shortStream = engine.Submit(TestModel.Greedy("The cat", 200, "short") with { IgnoreEos = true }, CancellationToken.None);
-        var longStream = engine.Submit(TestModel.Greedy(longPrompt, 8, "long"), CancellationToken.None);
-        engine.ResumeLoop();
-        Finished(await CollectAsync(longStream));
-        Finished(await CollectAsync(shortStream));
+        var (steps, _) = await ShortBesideLongAsync(engine, longPrompt, shortTokens: 200, longTokens: 8);
 
         var chunks = steps.Select(s => s.Work.Sum(w => w.PromptTokens)).Where(n => n > 0).ToList();
         Assert.Equal(longTokens + engine.Tokenize("The cat", addBos: true).Length, chunks.Sum());
