@@ -25,7 +25,6 @@ namespace Sovereign.Bench.Workloads;
 internal static class ArrivalsUnderLoadWorkload
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromMinutes(5);
-    private const int WarmTokens = 4;
     private const int ArrivalMaxTokens = 2;
 
     public static async Task<ArrivalsUnderLoadResult> RunAsync(OpenAiStreamClient client, string model, IReadOnlyList<string> backgroundPrompts,
@@ -37,12 +36,11 @@ internal static class ArrivalsUnderLoadWorkload
 
         // :: Step 1: background streams, until each is decoding.
         using var background = new BackgroundStreams(client, model, backgroundPrompts, backgroundMaxTokens, deadline.Token);
-        var warm = background.ReachedAsync(WarmTokens);
         var errors = new List<string>();
         var arrived = new List<StreamTrace>();
 
         // :: Step 2: the arrivals, each sent when the one before it has finished; all while every background stream runs.
-        if (await background.AllRunningWhenAsync(warm).ConfigureAwait(false))
+        if (await background.AllRunningWhenAsync(background.Warm).ConfigureAwait(false))
         {
             for (var i = 0; i < arrivals && !background.AnyEnded.IsCompleted; i++)
             {
@@ -56,8 +54,7 @@ internal static class ArrivalsUnderLoadWorkload
             errors.Add($"a background stream ended after {arrived.Count} of {arrivals} arrivals; raise their max tokens or the context size");
 
         // :: Step 3: stop the background streams and summarise.
-        var traces = await background.StopAsync().ConfigureAwait(false);
-        errors.AddRange(traces.Where(t => !t.Succeeded).Select(t => $"background stream: {t.Error ?? "no text came back"}").Distinct());
+        await background.StopAsync(errors).ConfigureAwait(false);
         return Summarise(background.Count, arrived, unloadedTtftMs, errors);
     }
 

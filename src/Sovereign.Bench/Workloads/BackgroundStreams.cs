@@ -14,10 +14,14 @@ internal sealed class BackgroundStreams : IDisposable
     private readonly Task<StreamTrace>[] _streams;
     private readonly List<TokenBarrier> _barriers = [];
 
+    /// <summary>Pieces of text each stream has produced by the time it counts as decoding in steady state.</summary>
+    public const int WarmPieces = 4;
+
     /// <summary>Starts the streams; <paramref name="cancellationToken"/> abandons them (it is not a stop).</summary>
     public BackgroundStreams(OpenAiStreamClient client, string model, IReadOnlyList<string> prompts, int maxTokens, CancellationToken cancellationToken)
     {
         _streams = new Task<StreamTrace>[prompts.Count];
+        Warm = ReachedAsync(WarmPieces);
         for (var i = 0; i < prompts.Count; i++)
         {
             var index = i;
@@ -39,6 +43,9 @@ internal sealed class BackgroundStreams : IDisposable
 
     public int Count => _streams.Length;
 
+    /// <summary>Completes once every stream has produced <see cref="WarmPieces"/> pieces of text.</summary>
+    public Task Warm { get; }
+
     /// <summary>Completes when any stream has ended (by itself: too short, or failed).</summary>
     public Task AnyEnded { get; }
 
@@ -57,11 +64,17 @@ internal sealed class BackgroundStreams : IDisposable
     public async Task<bool> AllRunningWhenAsync(Task barrier) =>
         await Task.WhenAny(barrier, AnyEnded).ConfigureAwait(false) == barrier;
 
-    /// <summary>Stops every stream and returns what each saw; a stopped stream counts as a success.</summary>
-    public async Task<StreamTrace[]> StopAsync()
+    /// <summary>
+    /// Stops every stream and returns what each saw; a stopped stream counts as a success, and each distinct failure is
+    /// added to <paramref name="errors"/>.
+    /// </summary>
+    public async Task<StreamTrace[]> StopAsync(ICollection<string> errors)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        return await Task.WhenAll(_streams).ConfigureAwait(false);
+        var traces = await Task.WhenAll(_streams).ConfigureAwait(false);
+        foreach (var e in traces.Where(t => !t.Succeeded).Select(t => $"background stream: {t.Error ?? "no text came back"}").Distinct())
+            errors.Add(e);
+        return traces;
     }
 
     public void Dispose() => _stop.Dispose();

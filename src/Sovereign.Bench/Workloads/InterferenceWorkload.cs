@@ -18,7 +18,6 @@ namespace Sovereign.Bench.Workloads;
 internal static class InterferenceWorkload
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
-    private const int WarmTokens = 4;
     private const int LongPromptMaxTokens = 4;
 
     public static async Task<InterferenceResult> RunAsync(OpenAiStreamClient client, BenchClock clock, string model,
@@ -29,14 +28,13 @@ internal static class InterferenceWorkload
 
         // :: Step 1: background streams.
         using var background = new BackgroundStreams(client, model, backgroundPrompts, backgroundMaxTokens, deadline.Token);
-        var warm = background.ReachedAsync(WarmTokens);
-        var before = background.ReachedAsync(WarmTokens + beforeTokens);
+        var before = background.ReachedAsync(BackgroundStreams.WarmPieces + beforeTokens);
 
         // :: Step 2: the "before" window, from steady state until each has produced beforeTokens more.
         var errors = new List<string>();
         double beforeStart = double.NaN, longSent = double.NaN;
         StreamTrace? longTrace = null;
-        if (await background.AllRunningWhenAsync(warm).ConfigureAwait(false))
+        if (await background.AllRunningWhenAsync(background.Warm).ConfigureAwait(false))
         {
             beforeStart = clock.Now;
             if (await background.AllRunningWhenAsync(before).ConfigureAwait(false))
@@ -50,8 +48,7 @@ internal static class InterferenceWorkload
         if (longTrace is null) errors.Add("a background stream ended before the long prompt could be sent; raise their max tokens or the context size");
 
         // :: Step 4: stop the background streams and summarise.
-        var traces = await background.StopAsync().ConfigureAwait(false);
-        errors.AddRange(traces.Where(t => !t.Succeeded).Select(t => $"background stream: {t.Error ?? "no text came back"}").Distinct());
+        var traces = await background.StopAsync(errors).ConfigureAwait(false);
         return Summarise(traces, beforeStart, longSent, longTrace, errors);
     }
 
