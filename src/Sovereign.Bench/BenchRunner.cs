@@ -369,6 +369,15 @@ public static class BenchRunner
                 options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Engine = results.GetValueOrDefault("engine");
             model.ServedWithEngine = results.GetValueOrDefault("served");
+
+            // The engine's own batching, N streams submitted at once, on the prompts the served sweep sends.
+            foreach (var n in BatchingLevels(options))
+            {
+                await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
+                var traces = await Task.WhenAll(Enumerable.Range(0, n).Select(i => engine.GenerateAsync(prompts.Sweep(i), tokens, clock, cancellationToken))).ConfigureAwait(false);
+                foreach (var error in traces.Select(t => t.Error).OfType<string>().Distinct()) model.Errors.Add($"engine at {n} streams: {error}");
+                model.EngineBatched.Add(new BatchedResult(n, ConcurrencySweep.Summarise(n, traces).AggregateDecodeTokensPerSecond));
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -379,22 +388,32 @@ public static class BenchRunner
         model.EngineRatio = Statistics.Ratio(model.Engine?.DecodeTokensPerSecond, model.ServedWithEngine?.DecodeTokensPerSecond) * model.OverheadRatio;
 
         // :: Phase 3: the raw batching yardstick at the sweep's levels the server's slots hold, each after a quiet moment.
-        var levels = options.EffectiveConcurrency.Where(n => n <= Slots).ToArray();
-        if (levels.Length == 0 || levels.Max() < 2) return;
+        var levels = BatchingLevels(options);
+        if (levels.Count == 0) return;
         try
         {
             using var batched = await Task.Run(() => RawBatchBaseline.Load(prepared.Path, options.Threads, context, levels.Max()), cancellationToken).ConfigureAwait(false);
-            foreach (var n in levels.Prepend(1).Distinct())
+            foreach (var n in levels)
             {
                 await WaitForQuietAsync(cancellationToken).ConfigureAwait(false);
                 var traces = await batched.GenerateAsync([.. Enumerable.Range(0, n).Select(prompts.Sweep)], tokens, clock, cancellationToken).ConfigureAwait(false);
-                model.RawBatched.Add(new RawBatchedResult(n, ConcurrencySweep.Summarise(n, traces).AggregateDecodeTokensPerSecond));
+                model.RawBatched.Add(new BatchedResult(n, ConcurrencySweep.Summarise(n, traces).AggregateDecodeTokensPerSecond));
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             model.Errors.Add($"raw batched baseline: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The levels the batching yardsticks run at: 1 and each sweep level the server's slots hold; none when the sweep
+    /// never goes above one stream.
+    /// </summary>
+    private static IReadOnlyList<int> BatchingLevels(BenchOptions options)
+    {
+        var levels = options.EffectiveConcurrency.Where(n => n <= Slots).ToArray();
+        return levels.Length == 0 || levels.Max() < 2 ? [] : [.. levels.Prepend(1).Distinct()];
     }
 
     private static async Task<ModelReport> MeasureTargetAsync(string name, BenchOptions options, BenchReport run, BenchClock clock, IBenchProgress progress,
@@ -477,6 +496,9 @@ public static class BenchRunner
         model.RawBatchingRatio4 = Statistics.Ratio(RawLevel(4), RawLevel(1));
         model.RawBatchingRatio8 = Statistics.Ratio(RawLevel(8), RawLevel(1));
         model.BatchedOverheadRatio4 = Statistics.Ratio(Level(4)?.AggregateDecodeTokensPerSecond, RawLevel(4));
+        double? EngineLevel(int n) => model.EngineBatched.FirstOrDefault(r => r.Sequences == n)?.AggregateDecodeTokensPerSecond;
+        model.EngineBatchedRatio4 = Statistics.Ratio(EngineLevel(4), RawLevel(4));
+        model.ServedOverEngineBatched4 = Statistics.Ratio(Level(4)?.AggregateDecodeTokensPerSecond, EngineLevel(4));
         model.TtftP95At8OverUnloaded = Statistics.Ratio(model.Concurrency.FirstOrDefault(c => c.Streams == 8)?.TtftMs?.P95,
             model.Concurrency.FirstOrDefault(c => c.Streams == 1)?.TtftMs?.P50);
 

@@ -115,7 +115,7 @@ public sealed record ModelReport
     /// (<see cref="Raw.RawBatchBaseline"/>), at each sweep level up to the server's slots, in this run.
     /// </summary>
     [JsonPropertyName("raw_batched")]
-    public List<RawBatchedResult> RawBatched { get; } = [];
+    public List<BatchedResult> RawBatched { get; } = [];
     /// <summary>The raw loop's aggregate decode at 4 sequences ÷ at 1: what batching_ratio_4 can reach on this machine.</summary>
     [JsonPropertyName("raw_batching_ratio_4")]
     public double? RawBatchingRatio4 { get; set; }
@@ -125,6 +125,19 @@ public sealed record ModelReport
     /// <summary>Served aggregate decode at 4 streams ÷ the raw loop's at 4 sequences: how much of the batched rate serving keeps.</summary>
     [JsonPropertyName("batched_overhead_ratio_4")]
     public double? BatchedOverheadRatio4 { get; set; }
+    /// <summary>
+    /// Sovereign's engine in the benchmark process (<see cref="Raw.EngineBaseline"/>, no runner, gRPC or HTTP) with N
+    /// streams submitted at once: aggregate decode tokens/s at each sweep level up to the server's slots, in this run.
+    /// Between the raw loop and the served sweep, it tells whether a batching shortfall is the engine's or the serving layers'.
+    /// </summary>
+    [JsonPropertyName("engine_batched")]
+    public List<BatchedResult> EngineBatched { get; } = [];
+    /// <summary>The engine's aggregate decode at 4 streams ÷ the raw loop's at 4 sequences: the engine loop's own cost under batching.</summary>
+    [JsonPropertyName("engine_batched_ratio_4")]
+    public double? EngineBatchedRatio4 { get; set; }
+    /// <summary>Served aggregate decode at 4 streams ÷ the in-process engine's at 4: the runner, gRPC and HTTP's cost under batching.</summary>
+    [JsonPropertyName("served_over_engine_batched_4")]
+    public double? ServedOverEngineBatched4 { get; set; }
     /// <summary>Served ÷ raw time to first token.</summary>
     public double? TtftRatio { get; set; }
     /// <summary>
@@ -308,7 +321,7 @@ public sealed record WorkloadStatus(string Status, string? Reason)
     public static WorkloadStatus NotAvailable(string reason) => new("not_available", reason);
 }
 
-/// <summary>One level of the raw batching yardstick.</summary>
-public sealed record RawBatchedResult(
+/// <summary>One level of a batching yardstick: the raw loop's sequences, or the in-process engine's streams.</summary>
+public sealed record BatchedResult(
     [property: JsonPropertyName("sequences")] int Sequences,
     [property: JsonPropertyName("aggregate_decode_tokens_per_second")] double? AggregateDecodeTokensPerSecond);

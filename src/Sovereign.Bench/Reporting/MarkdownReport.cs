@@ -106,6 +106,12 @@ public static class MarkdownReport
                 md.AppendLine($"Yardstick, in this run: a synchronous LLamaSharp loop decoding N sequences in one batch (sequences → tok/s) {levels}; " +
                     $"raw_batching_ratio_4 **{R(r.RawBatchingRatio4)}**, raw_batching_ratio_8 **{R(r.RawBatchingRatio8)}**; served at 4 streams ÷ that loop at 4: **{R(r.BatchedOverheadRatio4)}**.").AppendLine();
             }
+            if (r.EngineBatched.Count > 0)
+            {
+                var levels = string.Join(", ", r.EngineBatched.Select(b => $"{b.Sequences.ToString(CultureInfo.InvariantCulture)} → {N(b.AggregateDecodeTokensPerSecond)}"));
+                md.AppendLine($"Sovereign's engine in the benchmark process, N streams submitted at once, no runner, gRPC or HTTP (streams → tok/s) {levels}; " +
+                    $"engine at 4 ÷ the loop at 4: **{R(r.EngineBatchedRatio4)}** (the engine's cost); served at 4 ÷ engine at 4: **{R(r.ServedOverEngineBatched4)}** (the serving layers' cost).").AppendLine();
+            }
             foreach (var plot in new[] { $"throughput-{r.Name}.png", $"latency-{r.Name}.png" }.Where(plotFiles.Contains))
                 md.AppendLine($"![{plot}]({plot})");
             md.AppendLine();

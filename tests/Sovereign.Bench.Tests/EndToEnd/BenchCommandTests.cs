@@ -62,7 +62,7 @@ public sealed class BenchCommandTests : IDisposable
         var errors = model["errors"]!.AsArray().Select(e => (string)e!).ToArray();
         Assert.True(errors.Length == 0, string.Join(Environment.NewLine, errors));
         Assert.Equal("sha256:270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d", (string?)model["digest"]);
-        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded", "ttft_p95_arriving_at_8_over_unloaded", "raw_batching_ratio_4", "raw_batching_ratio_8", "batched_overhead_ratio_4" })
+        foreach (var figure in new[] { "overhead_ratio", "overhead_ratio_best", "engine_ratio", "batching_ratio_4", "batching_ratio_8", "batching_ratio_4_end_to_end", "batching_ratio_8_end_to_end", "ttft_ratio", "ttft_p95_at_8_over_unloaded", "ttft_p95_arriving_at_8_over_unloaded", "raw_batching_ratio_4", "raw_batching_ratio_8", "batched_overhead_ratio_4", "engine_batched_ratio_4", "served_over_engine_batched_4" })
             AssertPositive(model[figure], figure);
         foreach (var way in new[] { "raw", "served", "engine", "served_with_engine" })
         {
@@ -74,6 +74,9 @@ public sealed class BenchCommandTests : IDisposable
         var rawBatched = model["raw_batched"]!.AsArray();
         Assert.Equal([1, 4, 8], rawBatched.Select(l => (int)l!["sequences"]!));
         Assert.All(rawBatched, l => AssertPositive(l!["aggregate_decode_tokens_per_second"], "raw_batched aggregate"));
+        var engineBatched = model["engine_batched"]!.AsArray();
+        Assert.Equal([1, 4, 8], engineBatched.Select(l => (int)l!["sequences"]!));
+        Assert.All(engineBatched, l => AssertPositive(l!["aggregate_decode_tokens_per_second"], "engine_batched aggregate"));
         var levels = model["concurrency"]!.AsArray();
         Assert.Equal([1, 4, 8], levels.Select(l => (int)l!["streams"]!));
         foreach (var level in levels)
