@@ -83,7 +83,8 @@ internal sealed class SovServer : IAsyncDisposable
 
     public static async Task<SovServer> StartAsync(IReadOnlyDictionary<string, string> env)
     {
-        var process = Process.Start(Sov.StartInfo(env, "serve", "--urls", "http://127.0.0.1:0"))!;
+        var process = Process.Start(Sov.StartInfo(env, "serve", "--urls", "http://127.0.0.1:0",
+            "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))!;
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var server = new SovServer(process);
         void OnLine(string? line)

@@ -87,7 +87,8 @@ public sealed class SovereignServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in command.Arguments) psi.ArgumentList.Add(a);
-        List<string> arguments = ["serve", "--urls", "http://127.0.0.1:0", .. settings];
+        // --parent-pid: a benchmark that crashes or is killed does not leave its server (and the server's runners) behind.
+        List<string> arguments = ["serve", "--urls", "http://127.0.0.1:0", "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), .. settings];
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         // The server runs as an operator's would: none of this process's own address or key settings leak into it.
         foreach (var key in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "SOV_URL", "SOV_API_KEY" })

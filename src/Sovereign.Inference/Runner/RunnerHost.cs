@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Sovereign.Core.Errors;
+using Sovereign.Core.Processes;
 using Sovereign.Inference.Engine;
 
 namespace Sovereign.Inference.Runner;
@@ -82,21 +83,7 @@ public static class RunnerHost
 
     private static async Task WatchParentAsync(int parentId, CancellationTokenSource gone)
     {
-        if (parentId <= 0) return;
-        // Polling our parent id, not waiting on the server's process: the server is not our child, and a
-        // parent-death signal would fire when the thread that happened to start us ends, not when the server does.
-        // When the server dies we are re-parented, even while the dead server lingers as a zombie.
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
-        while (await timer.WaitForNextTickAsync())
-        {
-            if (getppid() != parentId)
-            {
-                await gone.CancelAsync();
-                return;
-            }
-        }
+        await ParentProcess.WaitUntilGoneAsync(parentId, CancellationToken.None);
+        await gone.CancelAsync();
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
-    private static extern int getppid();
 }

@@ -56,7 +56,7 @@ internal sealed class SovNode : IAsyncDisposable
         if (withModel) await new FileModelStore(new SovereignPaths(home)).ImportAsync(TestModels.Stories260K, ModelName.Parse(ClusterNode.Model));
         var url = $"http://127.0.0.1:{RedisProcess.FreePort()}";
         var psi = StartInfo("serve", "--urls", url, "--Sovereign:Engine:Slots=2", "--Sovereign:Engine:ContextSize=512", "--Sovereign:Engine:Threads=1",
-            "--Logging:LogLevel:Default=Warning");
+            "--Logging:LogLevel:Default=Warning", "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         psi.Environment["SOV_HOME"] = home;
         psi.Environment["SOV_ADMIN_KEY"] = ClusterNode.AdminKey;
         psi.Environment["SOV_CLUSTER_REDIS"] = redis;
