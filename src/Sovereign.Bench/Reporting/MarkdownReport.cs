@@ -102,13 +102,13 @@ public static class MarkdownReport
             md.AppendLine();
             if (r.RawBatched.Count > 0)
             {
-                var levels = string.Join(", ", r.RawBatched.Select(b => $"{b.Sequences.ToString(CultureInfo.InvariantCulture)} → {N(b.AggregateDecodeTokensPerSecond)}"));
+                var levels = Levels(r.RawBatched);
                 md.AppendLine($"Yardstick, in this run: a synchronous LLamaSharp loop decoding N sequences in one batch (sequences → tok/s) {levels}; " +
                     $"raw_batching_ratio_4 **{R(r.RawBatchingRatio4)}**, raw_batching_ratio_8 **{R(r.RawBatchingRatio8)}**; served at 4 streams ÷ that loop at 4: **{R(r.BatchedOverheadRatio4)}**.").AppendLine();
             }
             if (r.EngineBatched.Count > 0)
             {
-                var levels = string.Join(", ", r.EngineBatched.Select(b => $"{b.Sequences.ToString(CultureInfo.InvariantCulture)} → {N(b.AggregateDecodeTokensPerSecond)}"));
+                var levels = Levels(r.EngineBatched);
                 md.AppendLine($"Sovereign's engine in the benchmark process, N streams submitted at once, no runner, gRPC or HTTP (streams → tok/s) {levels}; " +
                     $"engine at 4 ÷ the loop at 4: **{R(r.EngineBatchedRatio4)}** (the engine's cost); served at 4 ÷ engine at 4: **{R(r.ServedOverEngineBatched4)}** (the serving layers' cost).").AppendLine();
             }
@@ -271,6 +271,10 @@ public static class MarkdownReport
     private static string Cell(string? text) => string.IsNullOrEmpty(text) ? "—" : text.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
 
     private static string N(double? value) => BenchFormat.Number(value);
+
+    /// <summary>A batching yardstick's levels as "1 → 55.9, 4 → 65.1".</summary>
+    private static string Levels(IEnumerable<BatchedResult> levels) =>
+        string.Join(", ", levels.Select(b => $"{b.Sequences.ToString(CultureInfo.InvariantCulture)} → {N(b.AggregateDecodeTokensPerSecond)}"));
 
     private static string R(double? value) => BenchFormat.Ratio(value);
 
