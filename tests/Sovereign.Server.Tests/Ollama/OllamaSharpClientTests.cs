@@ -81,7 +81,11 @@ public sealed class OllamaSharpClientTests(OllamaServerFixture fixture)
 
         var done = Assert.IsType<GenerateDoneResponseStream>(pieces[^1]);
         Assert.All(pieces[..^1], p => Assert.False(p.Done));
-        Assert.True(pieces.Count > 2);
+        // At least one piece of text before the done object. Not more: stories260K makes its 12 tokens in a few
+        // milliseconds, and tokens that queue up while the server is busy go out as one piece (a loaded CI machine
+        // once sent them all in one).
+        Assert.True(pieces.Count >= 2, $"{pieces.Count} pieces");
+        Assert.All(pieces[..^1], p => Assert.False(string.IsNullOrEmpty(p.Response)));
         Assert.Equal("length", done.DoneReason);
         Assert.Equal(12, done.EvalCount);
         Assert.True(done.PromptEvalCount > 0);
