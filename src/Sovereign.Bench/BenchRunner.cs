@@ -90,9 +90,12 @@ public static class BenchRunner
 
         // :: Step 3: the models.
         var names = options.Models.Count > 0 ? options.Models : BenchModels.Defaults(options.Quick).Select(m => m.Name).ToArray();
-        var stepsPerModel = (local ? 5 : 4) + report.Settings.Concurrency.Count;
+        // Per model: the model file, the server (local only), single stream, each sweep level, interference, arrivals,
+        // memory (local only); then embeddings, the cluster hop when it runs, retrieval's steps, writing the results.
+        var runsCluster = local && (options.Cluster ?? !options.Quick);
+        var stepsPerModel = (local ? 6 : 4) + report.Settings.Concurrency.Count;
         var retrievalSteps = local && options.Retrieval != false ? options.EffectiveRetrievalChunks.Count + 2 : 0;
-        progress.Begin(names.Count * stepsPerModel + 2 + retrievalSteps);
+        progress.Begin(names.Count * stepsPerModel + 2 + (runsCluster ? 1 : 0) + retrievalSteps);
         var clock = new BenchClock();
         foreach (var name in names)
         {
@@ -118,7 +121,7 @@ public static class BenchRunner
         foreach (var e in report.Embeddings.Errors) progress.Note($"embeddings: {e}");
 
         // :: Step 3¾: the cluster hop, on two nodes of its own.
-        if (local && (options.Cluster ?? !options.Quick))
+        if (runsCluster)
         {
             progress.Step(null, "cluster: time to first token through a second node against the node that runs the model");
             report.Cluster = await MeasureClusterAsync(options, cache, repositoryRoot, serverArguments, clock, cancellationToken).ConfigureAwait(false);

@@ -18,6 +18,12 @@ public sealed class BenchCommandTests : IDisposable
             "bench", "--quick", "--model", "stories260k", "--tokens", "32", "--repetitions", "1", "--concurrency", "1,4,8", "--out", _out,
             "--model-cache", Path.Combine(_out, "models"), "--embedding-model", "none", "--cluster", "true", "--retrieval-chunks", "500");
         Assert.True(result.ExitCode == 0, result.Output);
+        // Progress (one line per step when output is redirected) counts every step it announced: none past the total.
+        var steps = System.Text.RegularExpressions.Regex.Matches(result.Output, @"^\[(\d+)/(\d+)\] ", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.NotEmpty(steps);
+        Assert.All(steps, m => Assert.Equal(steps[^1].Groups[2].Value, m.Groups[2].Value));
+        Assert.Equal(steps[^1].Groups[2].Value, steps[^1].Groups[1].Value);
+        Assert.Contains($"[{steps[^1].Groups[1].Value}/{steps[^1].Groups[2].Value}] writing results", result.Output, StringComparison.Ordinal);
 
         var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "results.json")))!;
         Assert.Equal("sovereign", (string?)json["mode"]);
