@@ -75,9 +75,13 @@ public class FairSchedulingTests
 
         var backlog = Enumerable.Range(0, Backlog).Select(i => engine.Submit(Request($"a{i}", "tenant-a"), CancellationToken.None)).ToList();
         await twoRunning.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        // The step counter at submission: every step traced so far happened before the late request existed.
+        // The step counter at submission: every step traced so far happened before the late request existed. The loop is
+        // parked between steps meanwhile, so no step runs between reading the counter and the request reaching the
+        // engine (on a loaded machine, steps that ran in that gap once counted three of A's as admitted after it).
+        engine.PauseLoop();
         var submittedAfter = steps.Count;
         var late = engine.Submit(Request("late", lateTenant), CancellationToken.None);
+        engine.ResumeLoop();
         var lateEvents = await CollectAsync(late);
         Assert.Equal(Tokens, Finished(lateEvents).Usage.CompletionTokens);
         await Task.WhenAll(backlog.Select(CollectAsync));
