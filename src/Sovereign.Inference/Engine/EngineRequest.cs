@@ -14,7 +14,7 @@ internal sealed class EngineRequest
     private int _cancelled;
 
     public EngineRequest(string id, LLamaToken[] prompt, int maxCompletion, IReadOnlyList<string> stop, SamplingParameters sampling, bool ignoreEos,
-        string? grammar = null, string grammarRoot = "root")
+        ChannelWriter<GenerationEvent> output, string? grammar = null, string grammarRoot = "root")
     {
         Grammar = grammar;
         GrammarRoot = grammarRoot;
@@ -24,7 +24,7 @@ internal sealed class EngineRequest
         Sampling = sampling;
         IgnoreEos = ignoreEos;
         Stops = new StopStringMatcher(stop);
-        Output = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Output = output;
     }
 
     public string Id { get; }
@@ -36,7 +36,11 @@ internal sealed class EngineRequest
     /// <summary>GBNF the output must match (already validated by llama.cpp in Submit); null for none.</summary>
     public string? Grammar { get; }
     public string GrammarRoot { get; }
-    public Channel<GenerationEvent> Output { get; }
+    /// <summary>
+    /// Where the loop writes the request's events, on its own thread: a channel the caller reads, or a writer that
+    /// sends them on at once (the runner's event socket), which saves a thread hop per token.
+    /// </summary>
+    public ChannelWriter<GenerationEvent> Output { get; }
 
     /// <summary>The tenant the request is for, and its share under load (<see cref="FairQueue"/>).</summary>
     public string TenantId { get; init; } = "default";

@@ -265,7 +265,7 @@ public sealed partial class LlamaEngine
         _slots[slot] = r;
         _admitted.Add(r);
         r.Sampler = CreateSampler(r);
-        r.Output.Writer.TryWrite(new GenerationEvent.Started(r.Prompt.Length));
+        r.Output.TryWrite(new GenerationEvent.Started(r.Prompt.Length));
         if (r.Parts is not null)
             PrefillWithImages(r);
     }
@@ -408,7 +408,7 @@ public sealed partial class LlamaEngine
     {
         if (text.Length == 0)
             return;
-        r.Output.Writer.TryWrite(new GenerationEvent.TextDelta(text, r.UndeliveredTokens));
+        r.Output.TryWrite(new GenerationEvent.TextDelta(text, r.UndeliveredTokens));
         r.UndeliveredTokens = 0;
     }
 
@@ -425,16 +425,16 @@ public sealed partial class LlamaEngine
         var end = Now();
         var first = r.FirstTokenAt != 0 ? r.FirstTokenAt : end;
         var usage = new GenerationUsage(r.Prompt.Length, r.Completion, Stopwatch.GetElapsedTime(r.AdmittedAt, first), Stopwatch.GetElapsedTime(first, end));
-        r.Output.Writer.TryWrite(new GenerationEvent.Finished(reason, usage));
-        r.Output.Writer.TryComplete();
+        r.Output.TryWrite(new GenerationEvent.Finished(reason, usage));
+        r.Output.TryComplete();
         r.Done = true;
         _finished.Add(r);
     }
 
     private void Fail(EngineRequest r, ErrorKind kind, string message, string code)
     {
-        r.Output.Writer.TryWrite(new GenerationEvent.Failed(kind, message, code));
-        r.Output.Writer.TryComplete();
+        r.Output.TryWrite(new GenerationEvent.Failed(kind, message, code));
+        r.Output.TryComplete();
         r.Done = true;
     }
 
@@ -484,7 +484,7 @@ public sealed partial class LlamaEngine
             var r = _admitted[i];
             if (r.IsCancelled && !r.Done)
             {
-                r.Output.Writer.TryComplete();
+                r.Output.TryComplete();
                 r.Done = true;
                 Release(r);
             }
@@ -520,7 +520,7 @@ public sealed partial class LlamaEngine
     /// <summary>Forgets a request that never got a slot (cancelled while waiting): its stream just completes.</summary>
     private void Drop(EngineRequest r)
     {
-        r.Output.Writer.TryComplete();
+        r.Output.TryComplete();
         r.Done = true;
         r.DisposeParts();
         r.Registration.Unregister();

@@ -297,7 +297,19 @@ public sealed partial class LlamaEngine : IDisposable
     /// disposed (<see cref="ErrorKind.Unavailable"/>).</exception>
     public ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken)
     {
+        var output = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Submit(request, output.Writer, cancellationToken);
+        return output.Reader;
+    }
+
+    /// <summary>
+    /// As <see cref="Submit(GenerationRequest, CancellationToken)"/>, with the events written to <paramref name="output"/>
+    /// on the engine's loop thread. Its TryWrite must not block; the loop completes it after the last event.
+    /// </summary>
+    public void Submit(GenerationRequest request, ChannelWriter<GenerationEvent> output, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(output);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
 
@@ -352,7 +364,7 @@ public sealed partial class LlamaEngine : IDisposable
         }
         try
         {
-            return Enqueue(request, cancellationToken, prompt, param, parts, penaltyPrompt, grammarRoot);
+            Enqueue(request, output, cancellationToken, prompt, param, parts, penaltyPrompt, grammarRoot);
         }
         catch
         {
@@ -361,7 +373,7 @@ public sealed partial class LlamaEngine : IDisposable
         }
     }
 
-    private ChannelReader<GenerationEvent> Enqueue(GenerationRequest request, CancellationToken cancellationToken, LLamaToken[] prompt, string param,
+    private void Enqueue(GenerationRequest request, ChannelWriter<GenerationEvent> output, CancellationToken cancellationToken, LLamaToken[] prompt, string param,
         IReadOnlyList<PromptPart>? parts, LLamaToken[]? penaltyPrompt, string grammarRoot)
     {
         if (prompt.Length == 0)
@@ -401,7 +413,7 @@ public sealed partial class LlamaEngine : IDisposable
         }
 
         // :: Step 5: hand it to the loop.
-        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos, request.Grammar, grammarRoot)
+        var item = new EngineRequest(request.Id, prompt, maxCompletion, request.Stop, request.Sampling, request.IgnoreEos, output, request.Grammar, grammarRoot)
         {
             TenantId = string.IsNullOrEmpty(request.TenantId) ? "default" : request.TenantId,
             TenantWeight = Math.Max(1, request.TenantWeight),
@@ -423,7 +435,6 @@ public sealed partial class LlamaEngine : IDisposable
             throw new SovereignException(ErrorKind.Unavailable, "The engine is shutting down.", code: "engine_stopped") { RetryAfter = QueueFullRetryAfter };
         }
         _wake.Set();
-        return item.Output.Reader;
     }
 
     /// <summary>Tokenises text with the model's vocabulary (special tokens written as text are parsed). Thread-safe.</summary>

@@ -76,7 +76,7 @@ public sealed partial class ModelManager
             {
                 Abandon(runner);
                 if (attempt < 2) continue;
-                throw RunnerLost(runner, e);
+                throw RunnerLost(runner, e.Status.Detail);
             }
             finally
             {

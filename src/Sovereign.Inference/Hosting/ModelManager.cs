@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -77,42 +78,35 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
             ?? throw SovereignException.NotFound($"The model '{request.Model}' does not exist. Import it with `sov models import FILE.gguf`.", "model", "model_not_found");
 
         // :: Steps 2 and 3: hold a runner (so it is not unloaded under us) and open the stream on it.
-        var (runner, call) = await OpenStreamAsync(manifest, request, cancellationToken);
+        var (runner, stream) = await OpenStreamAsync(manifest, request, cancellationToken);
         Task<bool>? ahead = null;
         try
         {
             // :: Step 4: relay events; a runner that dies mid-stream becomes an in-band error event.
-            using (call)
+            using (stream)
             {
-                var reader = call.ResponseStream;
                 while (true)
                 {
-                    GenerationEvent? next;
-                    SovereignException? refused = null;
+                    GenerationEvent next;
                     try
                     {
-                        var moved = ahead ?? reader.MoveNext(cancellationToken);
+                        var moved = ahead ?? stream.MoveNext(cancellationToken);
                         ahead = null;
-                        next = await moved ? FromProto(reader.Current) : null;
-                        if (next is GenerationEvent.TextDelta delta) (next, ahead) = JoinWaitingText(reader, delta, cancellationToken);
+                        // The runner ends the connection only after the last event: an end before it is the runner's.
+                        if (!await moved) throw new EndOfStreamException("The runner closed the stream before the request finished.");
+                        next = RunnerProtocol.FromProto(stream.Current);
+                        if (next is GenerationEvent.TextDelta delta) (next, ahead) = JoinWaitingText(stream, delta, cancellationToken);
                     }
-                    catch (RpcException) when (cancellationToken.IsCancellationRequested)
+                    catch (Exception e) when (IsTransportFailure(e) && cancellationToken.IsCancellationRequested)
                     {
-                        // The client went away. An aborted call does not always report Cancelled: a read under way when
-                        // the HTTP/2 stream is reset fails with "Error reading next message" (an IOException). Taking
-                        // that for a broken runner abandoned it, and with it every other stream it was serving.
+                        // The client went away and the read under way failed with it: not the runner's fault.
                         throw new OperationCanceledException(cancellationToken);
                     }
-                    catch (RpcException e)
+                    catch (Exception e) when (IsTransportFailure(e))
                     {
-                        refused = RunnerErrors.FromRpc(e);
-                        if (refused is null) Abandon(runner);
-                        next = refused is null
-                            ? new GenerationEvent.Failed(ErrorKind.Internal, RunnerLost(runner, e).Message, "runner_failed")
-                            : null;
+                        Abandon(runner);
+                        next = new GenerationEvent.Failed(ErrorKind.Internal, RunnerLost(runner, e.Message).Message, "runner_failed");
                     }
-                    if (refused is not null) throw refused;
-                    if (next is null) yield break;
                     yield return next;
                     if (next is GenerationEvent.Finished or GenerationEvent.Failed) yield break;
                 }
@@ -120,77 +114,79 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         }
         finally
         {
-            // A read begun ahead of a consumer that then stopped ends when the call is disposed; its fault is expected.
+            // A read begun ahead of a consumer that then stopped ends when the stream is disposed; its fault is expected.
             ahead?.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
             Release(runner, request.KeepAlive);
         }
     }
+
+    /// <summary>How a runner's socket fails when the runner is gone (or sends something that is not a frame).</summary>
+    private static bool IsTransportFailure(Exception e) => e is SocketException or IOException or InvalidDataException or ObjectDisposedException;
 
     /// <summary>
     /// Joins to <paramref name="first"/> the text deltas the runner has already sent, so a consumer that fell behind
     /// (an HTTP client, a slow network) catches up in one write instead of one per token. Never waits: the first read
     /// that is not already complete, or that brings something other than text, is handed back to be awaited next.
     /// </summary>
-    private static (GenerationEvent Delta, Task<bool> Ahead) JoinWaitingText(IAsyncStreamReader<Protocol.GenerateEvent> reader,
+    private static (GenerationEvent Delta, Task<bool> Ahead) JoinWaitingText(RunnerEventStream stream,
         GenerationEvent.TextDelta first, CancellationToken cancellationToken)
     {
         System.Text.StringBuilder? text = null;
         var tokens = first.Tokens;
         while (true)
         {
-            var moved = reader.MoveNext(cancellationToken);
-            if (!moved.IsCompletedSuccessfully || !moved.Result || reader.Current.KindCase != Protocol.GenerateEvent.KindOneofCase.Delta)
+            var moved = stream.MoveNext(cancellationToken);
+            if (!moved.IsCompletedSuccessfully || !moved.Result || stream.Current.KindCase != Protocol.GenerateEvent.KindOneofCase.Delta)
                 return (text is null ? first : new GenerationEvent.TextDelta(text.ToString(), tokens), moved);
             text ??= new System.Text.StringBuilder(first.Text);
-            text.Append(reader.Current.Delta.Text);
-            tokens += reader.Current.Delta.Tokens;
+            text.Append(stream.Current.Delta.Text);
+            tokens += stream.Current.Delta.Tokens;
         }
     }
 
     /// <summary>
     /// Step 2: find the model's runner or start one (a dead runner is replaced here) and hold it.
-    /// Step 3: open the stream; refusals before the first event (400, 429) come back as exceptions.
+    /// Step 3: open the stream and wait for the runner's answer: refusals (400, 429) come back as exceptions.
     /// A runner that fails before the request reached its engine (it died a moment ago, before the OS told
     /// us) is dropped and the request tried once more on a fresh runner: the client cannot tell.
     /// </summary>
-    private async Task<(LoadedRunner Runner, AsyncServerStreamingCall<Protocol.GenerateEvent> Call)> OpenStreamAsync(
+    private async Task<(LoadedRunner Runner, RunnerEventStream Stream)> OpenStreamAsync(
         ModelManifest manifest, GenerationRequest request, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             var runner = await AcquireRunnerAsync(manifest, cancellationToken);
-            AsyncServerStreamingCall<Protocol.GenerateEvent>? call = null;
+            RunnerEventStream? stream = null;
             try
             {
-                call = runner.Process.Client.Generate(RunnerService.ToProto(request), cancellationToken: cancellationToken);
-                // Wait for the response headers, so a refusal surfaces here rather than as a half-started stream.
-                await call.ResponseHeadersAsync;
-                return (runner, call);
+                stream = await RunnerEventStream.OpenAsync(runner.Process.GenerationSocketPath, RunnerProtocol.ToProto(request), cancellationToken);
+                if (!await stream.MoveNext(cancellationToken))
+                    throw new EndOfStreamException("The runner closed the connection before answering.");
+                var answer = stream.Current;
+                if (answer.KindCase == Protocol.GenerateEvent.KindOneofCase.Refused)
+                    throw RunnerErrors.FromRefusal(answer.Refused);
+                if (answer.KindCase != Protocol.GenerateEvent.KindOneofCase.Accepted)
+                    throw new InvalidDataException($"The runner answered a request with {answer.KindCase}.");
+                return (runner, stream);
             }
-            catch (RpcException e) when (RunnerErrors.FromRpc(e) is { } engineError)
-            {
-                call?.Dispose();
-                Release(runner, request.KeepAlive);
-                throw engineError;
-            }
-            catch (RpcException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (IsTransportFailure(e) && cancellationToken.IsCancellationRequested)
             {
                 // The caller went away while the stream opened: not the runner's fault (see GenerateAsync).
-                call?.Dispose();
+                stream?.Dispose();
                 Release(runner, request.KeepAlive);
                 throw new OperationCanceledException(cancellationToken);
             }
-            catch (RpcException e)
+            catch (Exception e) when (IsTransportFailure(e))
             {
-                call?.Dispose();
+                stream?.Dispose();
                 Abandon(runner);
                 Release(runner, request.KeepAlive);
                 if (attempt < 2) continue;
-                throw RunnerLost(runner, e);
+                throw RunnerLost(runner, e.Message);
             }
             catch
             {
-                call?.Dispose();
+                stream?.Dispose();
                 Release(runner, request.KeepAlive);
                 throw;
             }
@@ -399,26 +395,14 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
 
     private static int s_socketCounter;
 
-    private SovereignException RunnerLost(LoadedRunner runner, RpcException e)
+    private SovereignException RunnerLost(LoadedRunner runner, string failure)
     {
-        var description = runner.Process.HasExited ? runner.Process.ExitDescription() : e.Status.Detail;
+        var description = runner.Process.HasExited ? runner.Process.ExitDescription() : failure;
         LogRunnerFailed(_logger, runner.Manifest.Reference, description);
         return new SovereignException(ErrorKind.Unavailable,
             $"The runner for '{runner.Manifest.Reference}' stopped unexpectedly ({description}); it will be restarted on the next request.",
             code: "runner_failed") { RetryAfter = TimeSpan.FromSeconds(1) };
     }
-
-    private static GenerationEvent FromProto(Protocol.GenerateEvent e) => e.KindCase switch
-    {
-        Protocol.GenerateEvent.KindOneofCase.Started => new GenerationEvent.Started(e.Started.PromptTokens),
-        Protocol.GenerateEvent.KindOneofCase.Delta => new GenerationEvent.TextDelta(e.Delta.Text, e.Delta.Tokens),
-        Protocol.GenerateEvent.KindOneofCase.Finished => new GenerationEvent.Finished(
-            e.Finished.Reason == "length" ? FinishReason.Length : FinishReason.Stop,
-            new GenerationUsage(e.Finished.PromptTokens, e.Finished.CompletionTokens,
-                TimeSpan.FromMilliseconds(e.Finished.PromptMs), TimeSpan.FromMilliseconds(e.Finished.DecodeMs))),
-        Protocol.GenerateEvent.KindOneofCase.Error => new GenerationEvent.Failed(ErrorKind.Internal, e.Error.Message, e.Error.Code),
-        _ => new GenerationEvent.Failed(ErrorKind.Internal, "The runner sent an event this server does not understand.", "runner_protocol"),
-    };
 
     private async Task ReapIdleAsync(CancellationToken ct)
     {

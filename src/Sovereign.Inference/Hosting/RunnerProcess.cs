@@ -9,7 +9,7 @@ using Sovereign.Inference.Runner;
 namespace Sovereign.Inference.Hosting;
 
 /// <summary>
-/// One started runner process and the gRPC channel to it. Owned by <see cref="ModelManager"/>; thread-safe
+/// One started runner process, the gRPC channel to it and where its generation socket is. Owned by <see cref="ModelManager"/>; thread-safe
 /// for concurrent calls (gRPC channels multiplex over one HTTP/2 connection).
 /// </summary>
 internal sealed class RunnerProcess : IAsyncDisposable
@@ -19,17 +19,21 @@ internal sealed class RunnerProcess : IAsyncDisposable
     private readonly string _socketPath;
     private readonly StderrTail _stderr;
 
-    private RunnerProcess(Process process, GrpcChannel channel, string socketPath, StderrTail stderr, StatusReply status)
+    private RunnerProcess(Process process, GrpcChannel channel, RunnerSettings settings, StderrTail stderr, StatusReply status)
     {
         _process = process;
         _channel = channel;
-        _socketPath = socketPath;
+        _socketPath = settings.SocketPath;
+        GenerationSocketPath = settings.GenerationSocketPath;
         _stderr = stderr;
         Client = new Protocol.Runner.RunnerClient(channel);
         InitialStatus = status;
     }
 
     public Protocol.Runner.RunnerClient Client { get; }
+
+    /// <summary>Where generation requests go (<see cref="RunnerEventStream"/>); everything else goes through <see cref="Client"/>.</summary>
+    public string GenerationSocketPath { get; }
 
     public StatusReply InitialStatus { get; }
 
@@ -98,7 +102,7 @@ internal sealed class RunnerProcess : IAsyncDisposable
 
             var channel = CreateChannel(settings.SocketPath);
             var status = await new Protocol.Runner.RunnerClient(channel).StatusAsync(new StatusRequest(), deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
-            return new RunnerProcess(process, channel, settings.SocketPath, stderr, status);
+            return new RunnerProcess(process, channel, settings, stderr, status);
         }
         catch
         {
@@ -126,7 +130,7 @@ internal sealed class RunnerProcess : IAsyncDisposable
                     throw;
                 }
             },
-            // Tokens of many concurrent streams share one connection; don't let HTTP/2 windows throttle them.
+            // Many concurrent calls (embeddings, reranks) share one connection; let HTTP/2 open more rather than queue them.
             EnableMultipleHttp2Connections = true,
         };
         return GrpcChannel.ForAddress("http://runner", new GrpcChannelOptions
@@ -148,12 +152,15 @@ internal sealed class RunnerProcess : IAsyncDisposable
         }
         _channel.Dispose();
         _process.Dispose();
-        try
+        foreach (var path in new[] { _socketPath, GenerationSocketPath })
         {
-            File.Delete(_socketPath);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 

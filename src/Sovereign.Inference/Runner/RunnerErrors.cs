@@ -4,8 +4,8 @@ using Sovereign.Core.Errors;
 namespace Sovereign.Inference.Runner;
 
 /// <summary>
-/// Carries a <see cref="SovereignException"/> across the runner boundary in gRPC trailers, so the server
-/// answers with the same status, message and code the engine chose.
+/// Carries a <see cref="SovereignException"/> across the runner boundary (in gRPC trailers, or as the refusal frame of
+/// the generation socket), so the server answers with the same status, message and code the engine chose.
 /// </summary>
 internal static class RunnerErrors
 {
@@ -39,4 +39,20 @@ internal static class RunnerErrors
         TimeSpan? retry = long.TryParse(e.Trailers.GetValue(RetryKey), out var ms) ? TimeSpan.FromMilliseconds(ms) : null;
         return new SovereignException(kind, e.Status.Detail, e.Trailers.GetValue(ParamKey), e.Trailers.GetValue(CodeKey)) { RetryAfter = retry };
     }
+
+    public static Protocol.Refusal ToRefusal(SovereignException e) => new()
+    {
+        Kind = e.Kind.ToString(),
+        Message = e.Message,
+        Code = e.Code ?? "",
+        Param = e.Param ?? "",
+        RetryAfterMs = e.RetryAfter is { } r ? (long)r.TotalMilliseconds : 0,
+    };
+
+    public static SovereignException FromRefusal(Protocol.Refusal r) =>
+        new(Enum.TryParse<ErrorKind>(r.Kind, out var kind) ? kind : ErrorKind.Internal, r.Message,
+            r.Param.Length > 0 ? r.Param : null, r.Code.Length > 0 ? r.Code : null)
+        {
+            RetryAfter = r.RetryAfterMs > 0 ? TimeSpan.FromMilliseconds(r.RetryAfterMs) : null,
+        };
 }

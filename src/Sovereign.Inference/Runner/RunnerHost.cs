@@ -11,7 +11,8 @@ using Sovereign.Inference.Engine;
 namespace Sovereign.Inference.Runner;
 
 /// <summary>
-/// The runner process: loads one model into a <see cref="LlamaEngine"/> and serves it over gRPC on a Unix socket.
+/// The runner process: loads one model into a <see cref="LlamaEngine"/> and serves it on two Unix sockets: gRPC for
+/// everything but generation, and <see cref="GenerationStreamServer"/>'s for generation.
 /// It lives apart from the server because llama.cpp can abort the whole process on inputs it dislikes; here
 /// such an abort costs only this model's in-flight requests.
 /// </summary>
@@ -37,7 +38,7 @@ public static class RunnerHost
 
         using (engine)
         {
-            // :: Step 2: serve gRPC on the Unix socket (HTTP/2 only; nothing listens on the network).
+            // :: Step 2: serve gRPC and generation on Unix sockets (nothing listens on the network).
             if (File.Exists(settings.SocketPath)) File.Delete(settings.SocketPath);
             // The runner's settings come from its parent, not from files: no appsettings.json is looked for in the
             // working directory, and so no watcher wakes the runner on every write under it.
@@ -59,6 +60,8 @@ public static class RunnerHost
             var app = builder.Build();
             app.MapGrpcService<RunnerService>();
             await app.StartAsync();
+            await using var generation = GenerationStreamServer.Start(settings.GenerationSocketPath, engine,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Sovereign.Runner"));
             Console.Out.WriteLine(ReadyLine);
             await Console.Out.FlushAsync();
 

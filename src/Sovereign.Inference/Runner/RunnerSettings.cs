@@ -10,6 +10,10 @@ public sealed record RunnerSettings
     public const string EnvironmentVariable = "SOV_RUNNER_SETTINGS";
 
     public required string SocketPath { get; init; }
+
+    /// <summary>The generation socket, beside the gRPC one (see runner.proto).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string GenerationSocketPath => SocketPath + ".gen";
     public required EngineSettings Engine { get; init; }
     /// <summary>The server's process id; the runner exits when it disappears, so no runner outlives its server.</summary>
     public int ParentProcessId { get; init; }

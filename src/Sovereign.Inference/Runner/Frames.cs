@@ -1,0 +1,122 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Google.Protobuf;
+
+namespace Sovereign.Inference.Runner;
+
+/// <summary>
+/// The framing of the runner's generation socket: each message is a 4-byte little-endian length, then the message.
+/// </summary>
+internal static class Frames
+{
+    /// <summary>The largest frame either side accepts (a request with images can be large).</summary>
+    public const int MaxLength = 64 * 1024 * 1024;
+
+    public static byte[] Of(IMessage message)
+    {
+        var size = message.CalculateSize();
+        var frame = new byte[4 + size];
+        BinaryPrimitives.WriteInt32LittleEndian(frame, size);
+        message.WriteTo(frame.AsSpan(4));
+        return frame;
+    }
+
+    /// <summary>Appends the frame of <paramref name="message"/> at <paramref name="end"/>, growing the buffer in place.</summary>
+    public static void Append(IMessage message, ref byte[] buffer, ref int end)
+    {
+        var size = message.CalculateSize();
+        if (buffer.Length < end + 4 + size)
+            // Resize keeps every byte at its offset, so a send still reading the old array sends the same bytes.
+            Array.Resize(ref buffer, Math.Max(buffer.Length * 2, end + 4 + size));
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(end), size);
+        message.WriteTo(buffer.AsSpan(end + 4, size));
+        end += 4 + size;
+    }
+
+    public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (bytes.Length > 0)
+        {
+            var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
+            bytes = bytes[sent..];
+        }
+    }
+}
+
+/// <summary>Reads frames from a socket through one buffer. Not thread-safe: one reader at a time.</summary>
+internal sealed class FrameReader(Socket socket)
+{
+    private byte[] _buffer = new byte[4096];
+    private int _start;
+    private int _end;
+
+    /// <summary>Takes a frame that has already arrived; never waits.</summary>
+    /// <exception cref="InvalidDataException">A frame length out of bounds.</exception>
+    public bool TryReadBuffered<T>(MessageParser<T> parser, out T message) where T : IMessage<T>
+    {
+        message = default!;
+        if (_end - _start < 4) return false;
+        var length = LengthAtStart();
+        if (_end - _start - 4 < length) return false;
+        message = parser.ParseFrom(_buffer.AsSpan(_start + 4, length));
+        _start += 4 + length;
+        if (_start == _end) _start = _end = 0;
+        return true;
+    }
+
+    /// <summary>The next frame; null when the peer closed the connection between frames.</summary>
+    /// <exception cref="EndOfStreamException">The connection closed in the middle of a frame.</exception>
+    public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken) where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            if (TryReadBuffered(parser, out var message)) return message;
+            MakeRoom();
+            var received = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            if (received == 0)
+            {
+                if (_end == _start) return null;
+                throw new EndOfStreamException("The connection closed in the middle of a frame.");
+            }
+            _end += received;
+        }
+    }
+
+    /// <summary>As <see cref="ReadAsync{T}"/>, blocking: for a socket that must never see an async call.</summary>
+    public T? Read<T>(MessageParser<T> parser) where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            if (TryReadBuffered(parser, out var message)) return message;
+            MakeRoom();
+            var received = socket.Receive(_buffer.AsSpan(_end), SocketFlags.None);
+            if (received == 0)
+            {
+                if (_end == _start) return null;
+                throw new EndOfStreamException("The connection closed in the middle of a frame.");
+            }
+            _end += received;
+        }
+    }
+
+    private int LengthAtStart()
+    {
+        var length = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(_start));
+        if (length is < 0 or > Frames.MaxLength) throw new InvalidDataException($"A frame of {length} bytes is out of bounds.");
+        return length;
+    }
+
+    /// <summary>Moves what is buffered to the front, and grows the buffer when the frame under way needs more.</summary>
+    private void MakeRoom()
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        var needed = _end >= 4 ? 4 + LengthAtStart() : 4;
+        if (_buffer.Length < needed || _end == _buffer.Length)
+            Array.Resize(ref _buffer, Math.Max(needed, _buffer.Length * 2));
+    }
+}
