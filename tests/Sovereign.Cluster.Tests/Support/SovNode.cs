@@ -16,9 +16,10 @@ internal sealed class SovNode : IAsyncDisposable
     private readonly string _home;
     private readonly StringBuilder _log = new();
 
-    private SovNode(Process process, string home, string url)
+    private SovNode(Process process, string name, string home, string url)
     {
         _process = process;
+        Name = name;
         _home = home;
         Url = url;
         Http = new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromMinutes(1) };
@@ -29,6 +30,7 @@ internal sealed class SovNode : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
+    public string Name { get; }
     public string Url { get; }
     public HttpClient Http { get; }
 
@@ -65,7 +67,7 @@ internal sealed class SovNode : IAsyncDisposable
         psi.Environment["SOV_CLUSTER_NODE_NAME"] = name;
         if (database is not null) psi.Environment["SOV_DATABASE"] = database;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
-        var node = new SovNode(Process.Start(psi)!, home, url);
+        var node = new SovNode(Process.Start(psi)!, name, home, url);
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
@@ -84,6 +86,16 @@ internal sealed class SovNode : IAsyncDisposable
             }
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>
+    /// The node's last log lines (warnings and up), for a failed request's message: routing says there which nodes it
+    /// tried and why each was left out, which a status code alone cannot.
+    /// </summary>
+    private string LogTail(int lines = 60)
+    {
+        var all = Log.Split('\n');
+        return $"\n--- last {Math.Min(lines, all.Length)} log lines of node {Name} ---\n{string.Join('\n', all.TakeLast(lines))}";
     }
 
     private string Log
@@ -113,7 +125,7 @@ internal sealed class SovNode : IAsyncDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await Http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}{LogTail()}");
         return JsonNode.Parse(body)!["choices"]![0]!["text"]!.GetValue<string>();
     }
 
@@ -126,7 +138,7 @@ internal sealed class SovNode : IAsyncDisposable
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}{LogTail()}");
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         var text = new StringBuilder();
         while (await reader.ReadLineAsync() is { } line)
