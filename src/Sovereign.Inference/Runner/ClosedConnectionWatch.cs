@@ -14,7 +14,8 @@ namespace Sovereign.Inference.Runner;
 /// </summary>
 internal sealed class ClosedConnectionWatch : IDisposable
 {
-    // How long a close can go unnoticed; the engine also notices at its next send to a closed connection.
+    // How long a close can go unnoticed while nothing is sent; a send to a closed connection cancels at once
+    // (SocketEventWriter's onBroken).
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly Lock _gate = new();

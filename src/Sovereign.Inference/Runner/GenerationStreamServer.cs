@@ -91,8 +91,8 @@ internal sealed partial class GenerationStreamServer : IAsyncDisposable
         if (request is null) return false;
 
         // :: Step 2: submit it; a refusal is the only frame of the answer.
-        var output = new SocketEventWriter(connection);
         var gone = new CancellationTokenSource();
+        var output = new SocketEventWriter(connection, () => CancelQuietly(gone));
         try
         {
             _engine.Submit(RunnerProtocol.ToGeneration(request), output, gone.Token);
@@ -106,8 +106,21 @@ internal sealed partial class GenerationStreamServer : IAsyncDisposable
 
         // :: Step 3: the loop writes the events; the server closing the connection cancels the request.
         output.Open();
-        _watch.Watch(connection, output.Flushed, gone.Cancel);
+        _watch.Watch(connection, output.Flushed, () => CancelQuietly(gone));
         return true;
+    }
+
+    /// <summary>Cancels the request of a connection the server closed (the watch or a failed send may both notice).</summary>
+    private static void CancelQuietly(CancellationTokenSource gone)
+    {
+        try
+        {
+            gone.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A cancellation callback failed; the request ends anyway once the loop sees the flag.
+        }
     }
 
     public async ValueTask DisposeAsync()

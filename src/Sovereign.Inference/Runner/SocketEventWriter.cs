@@ -15,6 +15,7 @@ namespace Sovereign.Inference.Runner;
 internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
 {
     private readonly Socket _socket;
+    private readonly Action? _onBroken;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _flushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _buffer = new byte[512];
@@ -28,9 +29,11 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
     private bool _broken;
 
     /// <param name="socket">Set to non-blocking here; the writer sends on it, others may still receive.</param>
-    public SocketEventWriter(Socket socket)
+    /// <param name="onBroken">Called once, outside the writer's lock, when a send finds the server gone.</param>
+    public SocketEventWriter(Socket socket, Action? onBroken = null)
     {
         _socket = socket;
+        _onBroken = onBroken;
         _socket.Blocking = false;
         Frames.Append(new GenerateEvent { Accepted = new Accepted() }, ref _buffer, ref _end);
     }
@@ -41,24 +44,28 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
     /// <summary>Starts sending: Accepted, then the events the loop has written so far. Call once the engine accepted the request.</summary>
     public void Open()
     {
+        bool broke;
         lock (_gate)
         {
             _open = true;
-            SendLocked();
+            broke = SendLocked();
         }
+        if (broke) _onBroken?.Invoke();
     }
 
     public override bool TryWrite(GenerationEvent item) => TryWrite(RunnerProtocol.ToProto(item));
 
     private bool TryWrite(IMessage message)
     {
+        bool broke;
         lock (_gate)
         {
             if (_completed || _broken) return false;
             Frames.Append(message, ref _buffer, ref _end);
-            if (_open && !_draining) SendLocked();
-            return true;
+            broke = _open && !_draining && SendLocked();
         }
+        if (broke) _onBroken?.Invoke();
+        return !broke;
     }
 
     public override bool TryComplete(Exception? error = null)
@@ -77,7 +84,8 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
         lock (_gate) return ValueTask.FromResult(!_completed && !_broken);
     }
 
-    private void SendLocked()
+    /// <summary>Sends what it can now; true when the socket turned out to be broken.</summary>
+    private bool SendLocked()
     {
         while (_start < _end)
         {
@@ -91,13 +99,14 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
             {
                 _draining = true;
                 _ = DrainAsync();
-                return;
+                return false;
             }
             Break();
-            return;
+            return true;
         }
         _start = _end = 0;
         if (_completed) _flushed.TrySetResult();
+        return false;
     }
 
     /// <summary>
@@ -131,6 +140,7 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>
             catch (Exception e) when (e is SocketException or ObjectDisposedException)
             {
                 lock (_gate) Break();
+                _onBroken?.Invoke();
                 return;
             }
             lock (_gate) _start += sent;

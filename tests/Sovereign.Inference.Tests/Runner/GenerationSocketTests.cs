@@ -94,12 +94,13 @@ public sealed class GenerationSocketTests : IDisposable
     }
 
     [Fact]
-    public async Task When_the_server_has_gone_the_writer_refuses_further_events_and_counts_as_flushed()
+    public async Task When_the_server_has_gone_the_writer_reports_it_once_refuses_further_events_and_counts_as_flushed()
     {
         var (runner, server) = await ConnectedPairAsync();
         using (runner)
         {
-            var writer = new SocketEventWriter(runner);
+            var broken = 0;
+            var writer = new SocketEventWriter(runner, () => Interlocked.Increment(ref broken));
             writer.Open();
             server.Dispose();
 
@@ -112,6 +113,10 @@ public sealed class GenerationSocketTests : IDisposable
             }
             Assert.True(refused);
             Assert.True(writer.Flushed.IsCompleted);
+            // The request is cancelled at once, and only once, rather than when the watch next polls.
+            Assert.Equal(1, broken);
+            Assert.False(writer.TryWrite(new GenerationEvent.TextDelta("y", 1)));
+            Assert.Equal(1, broken);
         }
     }
 
