@@ -55,8 +55,7 @@ public sealed partial class AppEditorTests(WebUiServer server) : IAsyncLifetime
         await page.Locator("#create-app").ClickAsync();
         // Creating moves to the editor inside the circuit (no new document, so no load event to wait for): watch the address.
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/apps/{id}/edit$"));
-        await WebUiServer.WaitInteractiveAsync(page);
-        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Customer support desk");
+        await WebUiServer.WaitInteractiveAsync(page, "Customer support desk");
         await Assertions.Expect(page.Locator("#app-versions-none")).ToBeVisibleAsync();
         // This test edits the draft as text: the form's advanced view.
         await page.Locator("#view-advanced").ClickAsync();

@@ -191,7 +191,7 @@ public sealed class AppFormTests(WebUiServer server) : IAsyncLifetime
         await page.Locator("#confirm-delete").ClickAsync();
         // The page moves to the gallery inside the circuit (no new document, so no load event to wait for): watch the address.
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/apps$"));
-        await WebUiServer.WaitInteractiveAsync(page);
+        await WebUiServer.WaitInteractiveAsync(page, "Apps");
         await Assertions.Expect(page.Locator($"#apps li[data-app='{id}']")).ToHaveCountAsync(0);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"v1/apps/{id}")).StatusCode);
         await server.CloseContextsAsync();

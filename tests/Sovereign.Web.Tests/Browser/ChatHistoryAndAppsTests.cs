@@ -102,8 +102,7 @@ public sealed class ChatHistoryAndAppsTests(WebUiServer server) : IAsyncLifetime
         await page.Locator($"#apps li[data-app='{id}'] a.open-app").ClickAsync();
         // Blazor's enhanced navigation swaps the page without a new document, so no load event: watch the address.
         await Assertions.Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex($"/apps/{id}$"));
-        await WebUiServer.WaitInteractiveAsync(page);
-        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Farm advisor");
+        await WebUiServer.WaitInteractiveAsync(page, "Farm advisor");
         // The app decides the model: there is no model picker on its page.
         await Assertions.Expect(page.Locator("#model")).ToHaveCountAsync(0);
 

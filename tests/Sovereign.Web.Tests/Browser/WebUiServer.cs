@@ -134,6 +134,15 @@ public sealed class WebUiServer : IAsyncLifetime
     public static Task WaitInteractiveAsync(IPage page) =>
         Assertions.Expect(page.Locator("h1[data-interactive=yes]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
 
+    /// <summary>
+    /// After a navigation inside the circuit (enhanced navigation), the page whose heading is <paramref name="heading"/>
+    /// is interactive. The page left behind can keep its own interactive heading in the DOM for a moment after the
+    /// address changed, so waiting for any interactive heading can return before the new page takes input: a message
+    /// typed then is lost when the page becomes interactive.
+    /// </summary>
+    public static Task WaitInteractiveAsync(IPage page, string heading) =>
+        Assertions.Expect(page.Locator("h1[data-interactive=yes]")).ToHaveTextAsync(heading, new() { Timeout = 30_000 });
+
     public HttpClient Client(string key)
     {
         var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(1) };
