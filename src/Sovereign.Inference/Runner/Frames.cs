@@ -14,10 +14,9 @@ internal static class Frames
 
     public static byte[] Of(IMessage message)
     {
-        var size = message.CalculateSize();
-        var frame = new byte[4 + size];
-        BinaryPrimitives.WriteInt32LittleEndian(frame, size);
-        message.WriteTo(frame.AsSpan(4));
+        var frame = Array.Empty<byte>();
+        var end = 0;
+        Append(message, ref frame, ref end);
         return frame;
     }
 
@@ -68,35 +67,38 @@ internal sealed class FrameReader(Socket socket)
     /// <exception cref="EndOfStreamException">The connection closed in the middle of a frame.</exception>
     public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken) where T : class, IMessage<T>
     {
-        while (true)
+        T? message;
+        while (!TryReadBuffered(parser, out message))
         {
-            if (TryReadBuffered(parser, out var message)) return message;
             MakeRoom();
-            var received = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
-            if (received == 0)
-            {
-                if (_end == _start) return null;
-                throw new EndOfStreamException("The connection closed in the middle of a frame.");
-            }
-            _end += received;
+            if (!Received(await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken))) return null;
         }
+        return message;
     }
 
     /// <summary>As <see cref="ReadAsync{T}"/>, blocking: for a socket that must never see an async call.</summary>
     public T? Read<T>(MessageParser<T> parser) where T : class, IMessage<T>
     {
-        while (true)
+        T? message;
+        while (!TryReadBuffered(parser, out message))
         {
-            if (TryReadBuffered(parser, out var message)) return message;
             MakeRoom();
-            var received = socket.Receive(_buffer.AsSpan(_end), SocketFlags.None);
-            if (received == 0)
-            {
-                if (_end == _start) return null;
-                throw new EndOfStreamException("The connection closed in the middle of a frame.");
-            }
-            _end += received;
+            if (!Received(socket.Receive(_buffer.AsSpan(_end), SocketFlags.None))) return null;
         }
+        return message;
+    }
+
+    /// <summary>Counts <paramref name="bytes"/> received; false when the peer closed between frames.</summary>
+    /// <exception cref="EndOfStreamException">The peer closed in the middle of a frame.</exception>
+    private bool Received(int bytes)
+    {
+        if (bytes == 0)
+        {
+            if (_end == _start) return false;
+            throw new EndOfStreamException("The connection closed in the middle of a frame.");
+        }
+        _end += bytes;
+        return true;
     }
 
     private int LengthAtStart()
