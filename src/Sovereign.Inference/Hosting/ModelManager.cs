@@ -78,7 +78,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
 
         // :: Steps 2 and 3: hold a runner (so it is not unloaded under us) and open the stream on it.
         var (runner, stream) = await OpenStreamAsync(manifest, request, cancellationToken);
-        Task<bool>? ahead = null;
+        ValueTask<bool>? ahead = null;
         try
         {
             // :: Step 4: relay events; a runner that dies mid-stream becomes an in-band error event.
@@ -113,8 +113,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
         }
         finally
         {
-            // A read begun ahead of a consumer that then stopped ends when the stream is disposed; its fault is expected.
-            ahead?.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+            // A read begun ahead of a consumer that then stopped fails when the stream is disposed, unobserved: as expected.
             Release(runner, request.KeepAlive);
         }
     }
@@ -127,7 +126,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
     /// (an HTTP client, a slow network) catches up in one write instead of one per token. Never waits: the first read
     /// that is not already complete, or that brings something other than text, is handed back to be awaited next.
     /// </summary>
-    private static (GenerationEvent Delta, Task<bool> Ahead) JoinWaitingText(RunnerEventStream stream,
+    private static (GenerationEvent Delta, ValueTask<bool> Ahead) JoinWaitingText(RunnerEventStream stream,
         GenerationEvent.TextDelta first, CancellationToken cancellationToken)
     {
         System.Text.StringBuilder? text = null;
@@ -158,7 +157,7 @@ public sealed partial class ModelManager : IInferenceService, IAsyncDisposable
             RunnerEventStream? stream = null;
             try
             {
-                stream = await RunnerEventStream.OpenAsync(runner.Process.GenerationSocketPath, RunnerProtocol.ToProto(request), cancellationToken);
+                stream = RunnerEventStream.Open(runner.Process.GenerationSocketPath, RunnerProtocol.ToProto(request));
                 if (!await stream.MoveNext(cancellationToken))
                     throw new EndOfStreamException("The runner closed the connection before answering.");
                 var answer = stream.Current;

@@ -32,6 +32,12 @@ internal static class Frames
         end += 4 + size;
     }
 
+    /// <summary>Sends all of <paramref name="bytes"/>, blocking: for a socket that must never see an async call.</summary>
+    public static void Send(Socket socket, ReadOnlySpan<byte> bytes)
+    {
+        while (bytes.Length > 0) bytes = bytes[socket.Send(bytes, SocketFlags.None)..];
+    }
+
     public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
     {
         while (bytes.Length > 0)
