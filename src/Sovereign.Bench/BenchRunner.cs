@@ -339,13 +339,15 @@ public static class BenchRunner
         PromptSet prompts, OpenAiStreamClient client, BenchClock clock, ServedCpuMeter cpu, CancellationToken cancellationToken)
     {
         Task<StreamTrace> Serve(CancellationToken ct) => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens), ct);
+        Task<StreamTrace> ServeMeasured(CancellationToken ct) =>
+            cpu.MeasureAsync(onText => client.CompleteAsync(new CompletionCall(model.Name, prompts.Single, tokens) { OnText = onText }, ct));
 
         // :: Phase 1: raw and served. The raw model also sizes the prompts in the model's own tokens.
         using (var raw = await Task.Run(() => RawLlamaBaseline.Load(prepared.Path, options.Threads, context), cancellationToken).ConfigureAwait(false))
         {
             prompts.Calibrate(raw.CountTokens, raw.ContextSize, tokens);
             var results = await SingleStreamWorkload.RunAsync(
-                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), new SingleStreamRunner("served", ct => cpu.MeasureAsync(() => Serve(ct)))],
+                [new SingleStreamRunner("raw", ct => raw.GenerateAsync(prompts.Single, tokens, clock, ct)), new SingleStreamRunner("served", ServeMeasured)],
                 options.EffectiveRepetitions, options.SingleStreamMinimum, model.Errors, cancellationToken).ConfigureAwait(false);
             model.Raw = results.GetValueOrDefault("raw");
             model.Served = results.GetValueOrDefault("served");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -53,12 +54,39 @@ public sealed class OpenAiStreamClient : IDisposable
         ArgumentNullException.ThrowIfNull(clock);
         _clock = clock;
         BaseAddress = NormaliseBase(baseAddress);
-        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, MaxConnectionsPerServer = 256 })
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            MaxConnectionsPerServer = 256,
+            ConnectCallback = ConnectBlocking,
+        })
         {
             BaseAddress = BaseAddress,
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
         if (!string.IsNullOrEmpty(apiKey)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+    }
+
+    /// <summary>
+    /// Connects with a blocking call. A socket that sees only synchronous calls stays in blocking mode and is never
+    /// registered with .NET's socket engine, so a blocking read that waits for the next piece of text wakes only its
+    /// own thread; after one asynchronous call, every read would also wake the engine's thread.
+    /// </summary>
+    private static ValueTask<Stream> ConnectBlocking(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var abort = cancellationToken.Register(socket.Dispose);
+            socket.Connect(context.DnsEndPoint);
+            return ValueTask.FromResult<Stream>(new NetworkStream(socket, ownsSocket: true));
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The server's root (any trailing <c>/v1</c> removed), ending in a slash.</summary>
@@ -113,7 +141,17 @@ public sealed class OpenAiStreamClient : IDisposable
         return trace;
     }
 
-    private async Task<StreamTrace> SendAsync(CompletionCall call, bool ignoreEos, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <see cref="Send"/> on a thread of its own, with HttpClient's synchronous calls only, on a connection made by
+    /// <see cref="ConnectBlocking"/>: each piece of text then costs the client one wake-up, the blocking read's return,
+    /// where asynchronous reads cost the socket engine's thread, a pool worker and HttpClient's hand-offs. On a machine
+    /// whose cores all decode, a client that takes CPU per token slows the server it measures.
+    /// </summary>
+    private Task<StreamTrace> SendAsync(CompletionCall call, bool ignoreEos, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Send(call, ignoreEos, cancellationToken), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private StreamTrace Send(CompletionCall call, bool ignoreEos, CancellationToken cancellationToken)
     {
         var body = new JsonObject
         {
@@ -127,6 +165,9 @@ public sealed class OpenAiStreamClient : IDisposable
         if (ignoreEos) body["ignore_eos"] = true;
         using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = content };
+        // A connection of its own: HttpClient reads ahead, asynchronously, on a connection it pools (to notice a close),
+        // which would take the socket out of blocking mode (see ConnectBlocking).
+        request.Headers.ConnectionClose = true;
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, call.Stop);
         timeout.CancelAfter(call.Timeout);
@@ -150,40 +191,54 @@ public sealed class OpenAiStreamClient : IDisposable
 
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
+            try
             {
-                var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
-                return Result($"HTTP {(int)response.StatusCode}: {ErrorMessage(text)}");
-            }
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false), Encoding.UTF8);
-            while (await reader.ReadLineAsync(timeout.Token).ConfigureAwait(false) is { } line)
-            {
-                if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
-                var now = _clock.Now;
-                var data = line.AsSpan(5).Trim();
-                if (data.SequenceEqual("[DONE]")) return Result(null);
-                var chunk = SseChunk.Parse(data);
-                if (chunk.Error is { } inBand) return Result($"error in stream: {inBand}");
-                if (chunk.HasText)
+                using var response = _http.Send(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+                if (!response.IsSuccessStatusCode)
                 {
-                    chunks.Add(now);
-                    lengths.Add(chunk.TextLength);
-                    call.OnText?.Invoke(now);
+                    using var error = new StreamReader(response.Content.ReadAsStream(timeout.Token), Encoding.UTF8);
+                    return Result($"HTTP {(int)response.StatusCode}: {ErrorMessage(error.ReadToEnd())}");
                 }
-                finish = chunk.FinishReason ?? finish;
-                promptTokens = chunk.PromptTokens ?? promptTokens;
-                completionTokens = chunk.CompletionTokens ?? completionTokens;
+                // A blocking read does not watch a token: closing the response ends it (with an IOException).
+                using var closeOnCancel = timeout.Token.Register(response.Dispose);
+                using var reader = new StreamReader(response.Content.ReadAsStream(timeout.Token), Encoding.UTF8);
+                while (reader.ReadLine() is { } line)
+                {
+                    if (!line.StartsWith("data:", StringComparison.Ordinal)) continue;
+                    var now = _clock.Now;
+                    var data = line.AsSpan(5).Trim();
+                    if (data.SequenceEqual("[DONE]")) return Result(null);
+                    var chunk = SseChunk.Parse(data);
+                    if (chunk.Error is { } inBand) return Result($"error in stream: {inBand}");
+                    if (chunk.HasText)
+                    {
+                        chunks.Add(now);
+                        lengths.Add(chunk.TextLength);
+                        call.OnText?.Invoke(now);
+                    }
+                    finish = chunk.FinishReason ?? finish;
+                    promptTokens = chunk.PromptTokens ?? promptTokens;
+                    completionTokens = chunk.CompletionTokens ?? completionTokens;
+                }
+                // Some servers end the stream without [DONE]; what arrived still counts.
+                return Result(finish is null && completionTokens is null ? "the stream ended without a final chunk" : null);
             }
-            // Some servers end the stream without [DONE]; what arrived still counts.
-            return Result(finish is null && completionTokens is null ? "the stream ended without a final chunk" : null);
+            catch (Exception e) when (timeout.IsCancellationRequested && e is IOException or ObjectDisposedException or HttpRequestException)
+            {
+                // The read that the cancellation ended; why it was cancelled decides what the trace says.
+                throw new OperationCanceledException(timeout.Token);
+            }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && call.Stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (OperationCanceledException) when (call.Stop.IsCancellationRequested)
         {
             finish = "stopped";
             return Result(null);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             return Result($"no answer within {call.Timeout.TotalSeconds:0} s");
         }

@@ -274,19 +274,20 @@ public sealed record ArrivalsUnderLoadResult
 }
 
 /// <summary>
-/// CPU time per generated token during the served single-stream runs, by process, in milliseconds (clock ticks of
-/// 10 ms, summed over the runs). On a machine whose cores all decode, the CPU spent outside llama.cpp's threads is what
+/// CPU time per generated token while the served single-stream runs decoded (from each run's first piece of text to
+/// its end, over the tokens after the first), by process, in milliseconds (clock ticks of 10 ms, summed over the runs). On a machine whose cores all decode, the CPU spent outside llama.cpp's threads is what
 /// serving takes from decoding.
 /// </summary>
 public sealed record ServedCpuCost
 {
     public required int Runs { get; init; }
+    /// <summary>Tokens the figures are divided by: those after each run's first piece of text.</summary>
     public required int Tokens { get; init; }
-    /// <summary>The server: HTTP, authentication, the gRPC client, the SSE stream.</summary>
+    /// <summary>The server: reading the runner's generation socket, the SSE stream, HTTP.</summary>
     public double ServerMsPerToken { get; init; }
     /// <summary>The runner's llama.cpp threads (the engine thread and its OpenMP workers): decoding itself.</summary>
     public double RunnerDecodeMsPerToken { get; init; }
-    /// <summary>The runner's other threads: its gRPC service and thread pool.</summary>
+    /// <summary>The runner's other threads: its generation socket's sends and watch, its gRPC service, its thread pool.</summary>
     public double RunnerOtherMsPerToken { get; init; }
     /// <summary>This benchmark process: the HTTP client reading the stream.</summary>
     public double BenchClientMsPerToken { get; init; }

@@ -76,7 +76,7 @@ public static class MarkdownReport
 
         if (report.Models.Any(r => r.ServedCpu is not null))
         {
-            md.AppendLine("CPU time per token while one stream was served (the runs interleaved with raw), by process. On a machine whose cores all decode, CPU spent outside llama.cpp's threads is taken from decoding.").AppendLine();
+            md.AppendLine("CPU time per token while one stream was served (the runs interleaved with raw; from the first piece of text to the end, so the request's set-up and prefill are left out), by process. On a machine whose cores all decode, CPU spent outside llama.cpp's threads is taken from decoding.").AppendLine();
             md.AppendLine("| model | runs | tokens | server (ms/token) | runner: llama.cpp threads | runner: other threads | benchmark client |");
             md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var r in report.Models)

@@ -6,9 +6,11 @@ namespace Sovereign.Bench.Workloads;
 
 /// <summary>
 /// Where the CPU goes while one stream is served: the CPU time the server, the model's runner (its llama.cpp threads
-/// apart from the rest) and this benchmark process used around each measured served run, summed and divided by the
-/// tokens those runs generated. On a machine whose cores all decode, every millisecond outside llama.cpp is taken from
-/// it, so this says which layer the serving overhead lives in. Not thread-safe: one served run at a time.
+/// apart from the rest) and this benchmark process used while each measured served run decoded, from its first piece of
+/// text to its end, summed and divided by the tokens generated after the first. The request's set-up and its prompt's
+/// prefill are left out: they are paid once per request, and would otherwise be spread over the tokens as if each cost
+/// them. On a machine whose cores all decode, every millisecond outside llama.cpp is taken from it, so this says which
+/// layer the serving overhead lives in. Not thread-safe: one served run at a time.
 /// </summary>
 internal sealed class ServedCpuMeter(int serverProcessId, int? runnerProcessId)
 {
@@ -19,14 +21,23 @@ internal sealed class ServedCpuMeter(int serverProcessId, int? runnerProcessId)
     private int _tokens, _runs;
     private bool _unreadable;
 
-    /// <summary>Runs <paramref name="run"/> and adds what it cost, when it succeeded.</summary>
-    public async Task<StreamTrace> MeasureAsync(Func<Task<StreamTrace>> run)
+    /// <summary>
+    /// Runs <paramref name="run"/>, handing it the callback to call as each piece of text arrives (on the first, the
+    /// counters are read), and adds what the decode cost, when it succeeded.
+    /// </summary>
+    public async Task<StreamTrace> MeasureAsync(Func<Action<double>, Task<StreamTrace>> run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var before = Read();
-        var trace = await run().ConfigureAwait(false);
+        (long Server, long Runner, long RunnerDecode, long Client)? before = null;
+        var first = true;
+        var trace = await run(_ =>
+        {
+            if (!first) return;
+            first = false;
+            before = Read();
+        }).ConfigureAwait(false);
         var after = Read();
-        if (trace.Succeeded && trace.CompletionTokens is > 0 and var tokens)
+        if (trace.Succeeded && trace.CompletionTokens is > 1 and var tokens && !first)
         {
             if (before is { } b && after is { } a)
             {
@@ -34,7 +45,7 @@ internal sealed class ServedCpuMeter(int serverProcessId, int? runnerProcessId)
                 _runnerDecode += a.RunnerDecode - b.RunnerDecode;
                 _runnerOther += (a.Runner - b.Runner) - (a.RunnerDecode - b.RunnerDecode);
                 _client += a.Client - b.Client;
-                _tokens += tokens;
+                _tokens += tokens - 1;
                 _runs++;
             }
             else

@@ -125,6 +125,32 @@ public sealed class OpenAiStreamClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_that_outlives_its_timeout_is_recorded_as_failed_with_what_arrived()
+    {
+        using var client = new OpenAiStreamClient(Address, "k-123", new BenchClock());
+        var call = new CompletionCall("m", "endless", 1000) { Timeout = TimeSpan.FromSeconds(1) };
+        var trace = await client.CompleteAsync(call, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.False(trace.Succeeded);
+        Assert.Equal("no answer within 1 s", trace.Error);
+        Assert.Equal(2, trace.ChunkTimes.Count);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_run_abandons_a_stream_with_OperationCanceledException()
+    {
+        using var client = new OpenAiStreamClient(Address, "k-123", new BenchClock());
+        using var run = new CancellationTokenSource();
+        var two = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var count = 0;
+        var running = client.CompleteAsync(new CompletionCall("m", "endless", 1000) { OnText = _ => { if (++count == 2) two.TrySetResult(); } }, run.Token);
+        await two.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await run.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Health_is_read_as_json_and_a_missing_document_is_null()
     {
         using var client = new OpenAiStreamClient(Address, null, new BenchClock());

@@ -108,9 +108,10 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(6, (int)arrivals["ttft_ms"]!["count"]!);
         AssertPositive(arrivals["unloaded_ttft_ms"], "arrivals_under_load.unloaded_ttft_ms");
         AssertPositive(model["memory"]!["runner_peak_rss_bytes"], "runner_peak_rss_bytes");
-        // Where the CPU went per served token: decoding always costs some; the other figures may round to 0 ticks.
+        // Where the CPU went per served token while it decoded (the tokens after each run's first): decoding always
+        // costs some; the other figures may round to 0 ticks.
         var cpu = model["served_cpu"]!;
-        Assert.True((int)cpu["tokens"]! >= 32 * (int)cpu["runs"]!, cpu.ToJsonString());
+        Assert.True((int)cpu["tokens"]! >= 31 * (int)cpu["runs"]!, cpu.ToJsonString());
         AssertPositive(cpu["runner_decode_ms_per_token"], "served_cpu.runner_decode_ms_per_token");
         foreach (var part in new[] { "server_ms_per_token", "runner_other_ms_per_token", "bench_client_ms_per_token" })
             Assert.True((double)cpu[part]! >= 0, part);
