@@ -14,8 +14,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Node {Node} did not report within {Timeout}; routing leaves it out for now")]
     public static partial void ReportFailed(ILogger logger, string node, TimeSpan timeout, Exception exception);
 
-    [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "Request {RequestId} lost node {Node} before its first token; trying another node")]
-    public static partial void RetryingElsewhere(ILogger logger, string requestId, string node, Exception exception);
+    [LoggerMessage(EventId = 9004, Level = LogLevel.Warning, Message = "Request {RequestId} lost node {Node} before its first token; routing it again")]
+    public static partial void Rerouting(ILogger logger, string requestId, string node, Exception exception);
 
     [LoggerMessage(EventId = 9005, Level = LogLevel.Warning, Message = "Request {RequestId} lost node {Node} after tokens were sent; the client gets an error event")]
     public static partial void LostMidStream(ILogger logger, string requestId, string node, Exception exception);

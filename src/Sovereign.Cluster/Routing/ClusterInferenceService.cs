@@ -56,12 +56,14 @@ public sealed class ClusterInferenceService : IInferenceService
     /// <item>Pick a node (<see cref="PlacementPolicy"/>); none has the model → 404 as on a single node.</item>
     /// <item>Open the stream there: this node's engine directly, another node through its grain.</item>
     /// <item>Relay its events. A node lost (or draining) before the first token is left out and the request goes back to
-    /// step 2, unseen by the client; a node lost after tokens were sent ends the stream with a Failed event.</item>
+    /// step 2, unseen by the client (a node whose stream Orleans aborted is alive, and is tried once more); a node lost
+    /// after tokens were sent ends the stream with a Failed event.</item>
     /// </list>
     /// </summary>
     public async IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var excluded = new HashSet<string>(StringComparer.Ordinal);
+        var retriedInPlace = new HashSet<string>(StringComparer.Ordinal);
         var affinity = AffinityKey(request);
         var startedSent = false;
         for (var attempt = 1; ; attempt++)
@@ -140,10 +142,12 @@ public sealed class ClusterInferenceService : IInferenceService
                 await DisposeQuietlyAsync(events);
             }
 
-            // :: Step 4, before the first token: leave the node out and go round again.
+            // :: Step 4, before the first token: leave the node out and go round again. An enumerator Orleans lost is
+            //    not a lost node: its grain was activated anew (as when the node that held its directory entry died,
+            //    seen in CI), so the node is tried once more.
             Interlocked.Increment(ref _failovers);
-            Log.RetryingElsewhere(_logger, request.Id, node.Name, lost!);
-            excluded.Add(node.Id);
+            Log.Rerouting(_logger, request.Id, node.Name, lost!);
+            if (lost is not EnumerationAbortedException || !retriedInPlace.Add(node.Id)) excluded.Add(node.Id);
             _directory.Invalidate();
         }
     }
