@@ -37,15 +37,6 @@ internal static class Frames
     {
         while (bytes.Length > 0) bytes = bytes[socket.Send(bytes, SocketFlags.None)..];
     }
-
-    public static async ValueTask SendAsync(Socket socket, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        while (bytes.Length > 0)
-        {
-            var sent = await socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
-            bytes = bytes[sent..];
-        }
-    }
 }
 
 /// <summary>Reads frames from a socket through one buffer. Not thread-safe: one reader at a time.</summary>
@@ -69,20 +60,11 @@ internal sealed class FrameReader(Socket socket)
         return true;
     }
 
-    /// <summary>The next frame; null when the peer closed the connection between frames.</summary>
+    /// <summary>
+    /// The next frame, blocking: both ends keep their sockets synchronous (see <see cref="Hosting.RunnerEventStream"/>).
+    /// Null when the peer closed the connection between frames.
+    /// </summary>
     /// <exception cref="EndOfStreamException">The connection closed in the middle of a frame.</exception>
-    public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken) where T : class, IMessage<T>
-    {
-        T? message;
-        while (!TryReadBuffered(parser, out message))
-        {
-            MakeRoom();
-            if (!Received(await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken))) return null;
-        }
-        return message;
-    }
-
-    /// <summary>As <see cref="ReadAsync{T}"/>, blocking: for a socket that must never see an async call.</summary>
     public T? Read<T>(MessageParser<T> parser) where T : class, IMessage<T>
     {
         T? message;
