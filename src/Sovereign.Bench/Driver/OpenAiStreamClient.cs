@@ -111,7 +111,11 @@ public sealed class OpenAiStreamClient : IDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            using var response = await _http.GetAsync(path, timeout.Token).ConfigureAwait(false);
+            // Not pooled: a connection this asynchronous call used would be registered with the socket engine, and a
+            // stream's synchronous Send that was handed it later would read through the engine again.
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.ConnectionClose = true;
+            using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) return null;
             return JsonNode.Parse(await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false));
         }

@@ -15,6 +15,7 @@ public sealed class OpenAiStreamClientTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
     private readonly List<JsonObject> _requests = [];
+    private readonly List<string> _connections = [];
     private bool _refuseIgnoreEos;
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -28,6 +29,7 @@ public sealed class OpenAiStreamClientTests : IAsyncLifetime
         {
             var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
             lock (_requests) _requests.Add(body);
+            lock (_connections) _connections.Add(context.Connection.Id);
             if (context.Request.Headers.Authorization != "Bearer k-123")
             {
                 context.Response.StatusCode = 401;
@@ -53,7 +55,11 @@ public sealed class OpenAiStreamClientTests : IAsyncLifetime
             await context.Response.WriteAsync($"data: {{\"choices\":[],\"usage\":{{\"prompt_tokens\":7,\"completion_tokens\":{n},\"total_tokens\":{n + 7}}}}}\n\n");
             await context.Response.WriteAsync("data: [DONE]\n\n");
         });
-        _app.MapGet("/health", () => Results.Json(new { status = "ok", backend = "scripted" }));
+        _app.MapGet("/health", (HttpContext context) =>
+        {
+            lock (_connections) _connections.Add(context.Connection.Id);
+            return Results.Json(new { status = "ok", backend = "scripted" });
+        });
         await _app.StartAsync();
     }
 
@@ -156,6 +162,18 @@ public sealed class OpenAiStreamClientTests : IAsyncLifetime
         using var client = new OpenAiStreamClient(Address, null, new BenchClock());
         Assert.Equal("scripted", (string?)(await client.TryGetJsonAsync("health", CancellationToken.None))!["backend"]);
         Assert.Null(await client.TryGetJsonAsync("nothing-here", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_stream_after_a_health_check_reads_on_a_connection_of_its_own()
+    {
+        using var client = new OpenAiStreamClient(new Uri(Address, "v1/"), "k-123", new BenchClock());
+        Assert.NotNull(await client.TryGetJsonAsync("health", CancellationToken.None));
+        var trace = await client.CompleteAsync(new CompletionCall("m", "Once upon a time", 3), CancellationToken.None);
+
+        // The health check's connection was used asynchronously; a stream handed it would read through the socket engine.
+        Assert.True(trace.Succeeded, trace.Error);
+        lock (_connections) Assert.Equal(2, _connections.Distinct().Count());
     }
 
     [Theory]
