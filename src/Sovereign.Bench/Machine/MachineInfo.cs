@@ -19,6 +19,10 @@ public sealed record MachineInfo
     public double? LoadAverageAtStart { get; init; }
     /// <summary>The same when the run ended.</summary>
     public double? LoadAverageAtEnd { get; set; }
+    /// <summary>True when the CPU says it runs under a hypervisor (the "hypervisor" flag); null where flags are unknown.</summary>
+    public bool? VirtualMachine => CpuFlags.Count == 0 ? null : CpuFlags.Contains("hypervisor");
+    /// <summary>Kernel memory monitors running during the run (DAMON); each one's sampling shows as periodic stalls.</summary>
+    public IReadOnlyList<KernelMemoryMonitor> MemoryMonitors { get; init; } = [];
 
     /// <summary>Reads this machine (Linux /proc where present; other systems get what .NET knows).</summary>
     public static MachineInfo Collect()
@@ -35,6 +39,7 @@ public sealed record MachineInfo
             Architecture = RuntimeInformation.ProcessArchitecture.ToString(),
             HostName = Environment.MachineName,
             LoadAverageAtStart = LoadAverage(),
+            MemoryMonitors = KernelMemoryMonitor.ReadRunning(),
         };
     }
 

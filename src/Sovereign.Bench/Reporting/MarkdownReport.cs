@@ -31,6 +31,8 @@ public static class MarkdownReport
         md.AppendLine($"| load average (1 min) at start / end | {N(m.LoadAverageAtStart)} / {N(m.LoadAverageAtEnd)} (above the core count, other work shared the CPUs) |");
         md.AppendLine($"| cpu | {Cell(m.CpuModel)} |");
         md.AppendLine($"| notable cpu flags | {Cell(string.Join(" ", NotableFlags.Where(f => m.CpuFlags.Contains(f))))} |");
+        md.AppendLine($"| virtual machine | {(m.VirtualMachine is { } vm ? vm ? "yes" : "no" : "—")} |");
+        md.AppendLine($"| kernel memory monitor (DAMON) | {(m.MemoryMonitors.Count == 0 ? "none running" : Cell(string.Join("; ", m.MemoryMonitors)) + " (each sample clears pages' accessed bits; on a virtual machine decoding can stall about once per interval)")} |");
         md.AppendLine($"| os / runtime | {Cell(m.Os)} / {Cell(m.Runtime)} ({m.Architecture}) |");
         md.AppendLine($"| native backend | {Cell(report.Backend)} |");
         md.AppendLine($"| server version | {Cell(report.ServerVersion)} |");

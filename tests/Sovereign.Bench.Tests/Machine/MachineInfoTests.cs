@@ -37,6 +37,51 @@ public sealed class MachineInfoTests
     }
 
     [Fact]
+    public void Running_damon_contexts_are_read_with_their_sampling_interval_and_schemes()
+    {
+        var root = Directory.CreateTempSubdirectory("damon-").FullName;
+        try
+        {
+            void Write(string path, string text)
+            {
+                var file = Path.Combine(root, path);
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllText(file, text + "\n");
+            }
+            // The layout of /sys/kernel/mm/damon/admin: one kdamond on (as a cloud guest image starts it), one off.
+            Write("kdamonds/nr_kdamonds", "2");
+            Write("kdamonds/0/state", "on");
+            Write("kdamonds/0/contexts/nr_contexts", "1");
+            Write("kdamonds/0/contexts/0/operations", "paddr");
+            Write("kdamonds/0/contexts/0/monitoring_attrs/intervals/sample_us", "500000");
+            Write("kdamonds/0/contexts/0/schemes/nr_schemes", "1");
+            Write("kdamonds/0/contexts/0/schemes/0/action", "pageout");
+            Write("kdamonds/1/state", "off");
+            Write("kdamonds/1/contexts/0/operations", "vaddr");
+            Write("kdamonds/1/contexts/0/monitoring_attrs/intervals/sample_us", "5000");
+
+            var monitor = Assert.Single(KernelMemoryMonitor.ReadRunning(root));
+            Assert.Equal("paddr", monitor.Operations);
+            Assert.Equal(500, monitor.SampleIntervalMs);
+            Assert.Equal(["pageout"], monitor.Actions);
+            Assert.Equal("paddr, sampling every 500 ms, schemes: pageout", monitor.ToString());
+            Assert.Empty(KernelMemoryMonitor.ReadRunning(Path.Combine(root, "missing")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_hypervisor_flag_marks_a_virtual_machine()
+    {
+        Assert.True(new MachineInfo { Cores = 2, Os = "", Runtime = "", Architecture = "", HostName = "", CpuFlags = ["avx2", "hypervisor"] }.VirtualMachine);
+        Assert.False(new MachineInfo { Cores = 2, Os = "", Runtime = "", Architecture = "", HostName = "", CpuFlags = ["avx2"] }.VirtualMachine);
+        Assert.Null(new MachineInfo { Cores = 2, Os = "", Runtime = "", Architecture = "", HostName = "" }.VirtualMachine);
+    }
+
+    [Fact]
     public void This_process_has_a_peak_rss_and_a_gone_one_has_none()
     {
         Assert.True(ProcessMemory.PeakRss(Environment.ProcessId) > 0);

@@ -71,6 +71,8 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Equal("not_available", (string?)json["embeddings"]!["status"]);
         Assert.Equal("not_available", (string?)json["retrieval"]!["status"]);
         Assert.True(json["machine"]!["cpu_flags"]!.AsArray().Count >= 0);
+        Assert.NotNull(json["machine"]!["memory_monitors"]);
+        Assert.True(json["machine"]!.AsObject().ContainsKey("virtual_machine"));
         // Samples kept for the plots stay out of the JSON; missing figures stay in as null.
         Assert.Null(model["concurrency"]![0]!["itl_samples_ms"]);
         Assert.True(model.AsObject().ContainsKey("engine_ratio"));
@@ -89,6 +91,7 @@ public sealed class ReportWriterTests : IDisposable
         Assert.Contains("## Concurrency sweep", md, StringComparison.Ordinal);
         Assert.Contains("## Interference", md, StringComparison.Ordinal);
         Assert.Contains("## Arrivals under load", md, StringComparison.Ordinal);
+        Assert.Contains("| kernel memory monitor (DAMON) |", md, StringComparison.Ordinal);
         Assert.Contains("| synthetic-60m-q8_0 | ttft_p95_arriving_at_8_over_unloaded |", md, StringComparison.Ordinal);
         Assert.Contains("**Embeddings**: not_available", md, StringComparison.Ordinal);
         Assert.Contains("**Retrieval and ingestion**: not_available", md, StringComparison.Ordinal);
