@@ -25,7 +25,10 @@ public static class SovereignServer
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        // appsettings.json is read from the working directory once, at start, where its values are validated; a reload
+        // would need a watcher on every folder below that directory (1,600 inotify watches from the repository, and
+        // more than the system allows from a home folder), woken by every write there, the data folder's included.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false", .. args] });
 
         // :: Step 1: configuration. SOV_* environment variables rank above appsettings and ASPNETCORE_* variables,
         //    and the command line is added again so that it still wins over them.

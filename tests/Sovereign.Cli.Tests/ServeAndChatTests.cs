@@ -92,7 +92,25 @@ public sealed class ServeAndChatTests : IAsyncLifetime
         var doctor = await Sov.RunAsync(Env, "doctor");
         Assert.True(doctor.ExitCode == 0, doctor.Output);
         Assert.Contains("llama.cpp via LLamaSharp 0.30.0", doctor.Stdout, StringComparison.Ordinal);
+        Assert.True(doctor.Stdout.Contains("none running", StringComparison.Ordinal) || doctor.Stdout.Contains("DAMON", StringComparison.Ordinal), doctor.Stdout);
         Assert.Contains("ok", doctor.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_server_does_not_watch_the_folders_below_where_it_was_started()
+    {
+        // An operator starting `sov serve` in a big tree (a home folder) must not cost an inotify watch per folder.
+        var cwd = Path.Combine(_home, "cwd");
+        for (var i = 0; i < 30; i++) Directory.CreateDirectory(Path.Combine(cwd, $"d{i}", "sub"));
+        await using var server = await SovServer.StartAsync(new Dictionary<string, string> { ["SOV_HOME"] = Path.Combine(_home, "second") }, cwd);
+
+        var watches = 0;
+        foreach (var fd in Directory.GetFiles($"/proc/{server.ProcessId}/fd"))
+        {
+            if (new FileInfo(fd).LinkTarget != "anon_inode:inotify") continue;
+            watches += File.ReadLines($"/proc/{server.ProcessId}/fdinfo/{Path.GetFileName(fd)}").Count(l => l.StartsWith("inotify wd:", StringComparison.Ordinal));
+        }
+        Assert.True(watches < 30, $"{watches} inotify watches");
     }
 
     public async Task DisposeAsync()

@@ -81,10 +81,15 @@ internal sealed class SovServer : IAsyncDisposable
         }
     }
 
-    public static async Task<SovServer> StartAsync(IReadOnlyDictionary<string, string> env)
+    /// <summary>The server's process id.</summary>
+    public int ProcessId => _process.Id;
+
+    public static async Task<SovServer> StartAsync(IReadOnlyDictionary<string, string> env, string? workingDirectory = null)
     {
-        var process = Process.Start(Sov.StartInfo(env, "serve", "--urls", "http://127.0.0.1:0",
-            "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))!;
+        var start = Sov.StartInfo(env, "serve", "--urls", "http://127.0.0.1:0",
+            "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        var process = Process.Start(start)!;
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var server = new SovServer(process);
         void OnLine(string? line)
