@@ -149,8 +149,8 @@ public static class BenchRunner
         report.Machine.LoadAverageAtEnd = MachineInfo.LoadAverage();
         if (report.Machine.LoadAverageAtStart > report.Machine.Cores || report.Machine.LoadAverageAtEnd > report.Machine.Cores)
             progress.Note(string.Create(CultureInfo.InvariantCulture, $"other work shared the CPUs (load average {report.Machine.LoadAverageAtStart:0.0} at the start, {report.Machine.LoadAverageAtEnd:0.0} at the end, {report.Machine.Cores} cores): absolute figures are low and noisy; ratios less so"));
-        if (report.Machine.MemoryMonitors.Count > 0)
-            progress.Note($"the kernel's memory access monitor (DAMON) ran: {string.Join("; ", report.Machine.MemoryMonitors)}; on a virtual machine decoding can stall about once per sampling interval");
+        if (KernelMemoryMonitor.Describe(report.Machine.MemoryMonitors) is { } monitors)
+            progress.Note($"the kernel's memory access monitor (DAMON) ran: {monitors}");
         report.DurationSeconds = stopwatch.Elapsed.TotalSeconds;
         var files = ReportWriter.WriteAll(report, options.OutputDirectory, error => progress.Note(error));
         return new BenchRun(report, files);

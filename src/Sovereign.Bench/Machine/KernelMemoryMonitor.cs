@@ -14,6 +14,13 @@ public sealed record KernelMemoryMonitor(string Operations, double SampleInterva
 {
     public const string SysfsRoot = "/sys/kernel/mm/damon/admin";
 
+    /// <summary>What a running monitor means for the figures, as the bench and <c>sov doctor</c> say it.</summary>
+    public const string Consequence = "on a virtual machine decoding can stall about once per sampling interval";
+
+    /// <summary>"paddr, sampling every 500 ms, schemes: pageout; …" for each monitor, or null when none runs.</summary>
+    public static string? Describe(IReadOnlyList<KernelMemoryMonitor> monitors) =>
+        monitors.Count == 0 ? null : string.Join("; ", monitors) + "; " + Consequence;
+
     /// <summary>The contexts of every kdamond whose state is "on"; empty where DAMON is missing, off or unreadable.</summary>
     public static IReadOnlyList<KernelMemoryMonitor> ReadRunning(string root = SysfsRoot)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Sovereign.Bench.Machine;
 using Sovereign.Bench.Stats;
 
 namespace Sovereign.Bench.Reporting;
@@ -32,7 +33,7 @@ public static class MarkdownReport
         md.AppendLine($"| cpu | {Cell(m.CpuModel)} |");
         md.AppendLine($"| notable cpu flags | {Cell(string.Join(" ", NotableFlags.Where(f => m.CpuFlags.Contains(f))))} |");
         md.AppendLine($"| virtual machine | {(m.VirtualMachine is { } vm ? vm ? "yes" : "no" : "—")} |");
-        md.AppendLine($"| kernel memory monitor (DAMON) | {(m.MemoryMonitors.Count == 0 ? "none running" : Cell(string.Join("; ", m.MemoryMonitors)) + " (each sample clears pages' accessed bits; on a virtual machine decoding can stall about once per interval)")} |");
+        md.AppendLine($"| kernel memory monitor (DAMON) | {Cell(KernelMemoryMonitor.Describe(m.MemoryMonitors) ?? "none running")} |");
         md.AppendLine($"| os / runtime | {Cell(m.Os)} / {Cell(m.Runtime)} ({m.Architecture}) |");
         md.AppendLine($"| native backend | {Cell(report.Backend)} |");
         md.AppendLine($"| server version | {Cell(report.ServerVersion)} |");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using Sovereign.Bench.Machine;
 using Sovereign.Models.Store;
 using Spectre.Console;
 
@@ -55,9 +56,10 @@ internal static class DoctorCommand
             Ok("native backend", Sovereign.Inference.Hosting.NativeBackendProbe.Describe());
             // Not a problem to fix here (a cloud image may start it to return memory to its host), but it explains
             // decode speed that dips about once per sampling interval on a virtual machine.
-            var monitors = Sovereign.Bench.Machine.KernelMemoryMonitor.ReadRunning();
-            if (monitors.Count == 0) Ok("kernel memory monitor", "none running");
-            else table.AddRow("kernel memory monitor", $"[yellow]{Markup.Escape($"DAMON: {string.Join("; ", monitors)}; on a virtual machine decoding can stall about once per sampling interval")}[/]");
+            if (KernelMemoryMonitor.Describe(KernelMemoryMonitor.ReadRunning()) is { } monitors)
+                table.AddRow("kernel memory monitor", $"[yellow]{Markup.Escape("DAMON: " + monitors)}[/]");
+            else
+                Ok("kernel memory monitor", "none running");
 
             Ok("server address", CliEnvironment.ServerUrl);
             Ok("api key", CliEnvironment.ApiKey is null ? "none found (set SOV_API_KEY)" : "found");

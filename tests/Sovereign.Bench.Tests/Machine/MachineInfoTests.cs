@@ -65,7 +65,9 @@ public sealed class MachineInfoTests
             Assert.Equal(500, monitor.SampleIntervalMs);
             Assert.Equal(["pageout"], monitor.Actions);
             Assert.Equal("paddr, sampling every 500 ms, schemes: pageout", monitor.ToString());
+            Assert.Equal("paddr, sampling every 500 ms, schemes: pageout; " + KernelMemoryMonitor.Consequence, KernelMemoryMonitor.Describe([monitor]));
             Assert.Empty(KernelMemoryMonitor.ReadRunning(Path.Combine(root, "missing")));
+            Assert.Null(KernelMemoryMonitor.Describe([]));
         }
         finally
         {
