@@ -41,7 +41,11 @@ internal sealed class NodeGrain(LocalNode node, PeerModelCopier copier) : Grain,
             var copy = copier.EnsureAsync(model, source, cancel.Token);
             while (!copy.IsCompleted)
             {
-                if (await Task.WhenAny(copy, Task.Delay(KeepAliveInterval)) != copy) yield return NodeEvent.KeepAlive;
+                // The interval's timer goes as soon as the copy ends, not when it would have fired.
+                using var interval = new CancellationTokenSource();
+                var ticked = await Task.WhenAny(copy, Task.Delay(KeepAliveInterval, interval.Token)) != copy;
+                interval.Cancel();
+                if (ticked) yield return NodeEvent.KeepAlive;
             }
             NodeEvent? refused = null;
             try
