@@ -141,6 +141,14 @@ public sealed partial class LlamaEngine
         var plan = _scheduler.PlanFair(_runningView.AsSpan(0, running), _waitingView.AsSpan(0, _waiting.Count), _freeSlotView.AsSpan(0, free),
             _pacer.Budget(generating));
 
+        // Admitting (a prompt with images is prefilled then) and prefilling make a slow step: text an output holds
+        // back until the next token goes out first.
+        if (plan.Admissions.Count > 0 || plan.PromptTokens > 0)
+        {
+            foreach (var r in _admitted)
+                (r.Output as IHeldOutput)?.FlushHeld();
+        }
+
         // :: Step 4: move sequences down into gaps (the plan keeps occupied slots contiguous), then admit.
         foreach (var m in plan.Moves)
             MoveSequence(m.From, m.To);

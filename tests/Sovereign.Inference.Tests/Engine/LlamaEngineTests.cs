@@ -48,6 +48,46 @@ public class LlamaEngineTests
     }
 
     [Fact]
+    public async Task An_output_that_holds_text_back_is_flushed_before_a_step_that_admits_another_request()
+    {
+        using var engine = TestModel.Load();
+        var held = new HoldingOutput();
+        using var stop = new CancellationTokenSource();
+        engine.Submit(TestModel.Greedy(OnceUponATime, 400) with { IgnoreEos = true }, held, stop.Token);
+        await held.FirstText.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // Paused, so that the first stream is still generating when the newcomer arrives.
+        engine.PauseLoop();
+        var flushesWhileAlone = held.Flushes;
+        var second = engine.Submit(TestModel.Greedy("The cat", 5), CancellationToken.None);
+        engine.ResumeLoop();
+
+        // The newcomer's admission and prefill make a slow step; what the first stream holds must not wait for it.
+        var finished = Finished(await CollectAsync(second));
+        await stop.CancelAsync();
+
+        Assert.Equal(5, finished.Usage.CompletionTokens);
+        Assert.True(held.Flushes > flushesWhileAlone, $"{held.Flushes} flushes");
+        Assert.Equal(0, flushesWhileAlone);
+    }
+
+    /// <summary>An output like the runner's socket writer: it counts the loop's flushes and keeps the events.</summary>
+    private sealed class HoldingOutput : System.Threading.Channels.ChannelWriter<GenerationEvent>, IHeldOutput
+    {
+        private int _flushes;
+        public TaskCompletionSource FirstText { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Flushes => Volatile.Read(ref _flushes);
+        public void FlushHeld() => Interlocked.Increment(ref _flushes);
+
+        public override bool TryWrite(GenerationEvent item)
+        {
+            if (item is GenerationEvent.TextDelta) FirstText.TrySetResult();
+            return true;
+        }
+
+        public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(true);
+    }
+
+    [Fact]
     public async Task Greedy_decoding_gives_the_same_output_twice()
     {
         using var engine = TestModel.Load();

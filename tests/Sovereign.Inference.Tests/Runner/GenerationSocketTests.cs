@@ -77,6 +77,67 @@ public sealed class GenerationSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task Text_that_follows_a_send_within_the_hold_time_goes_out_with_the_next_event()
+    {
+        var (runner, server) = await ConnectedPairAsync();
+        using (runner)
+        using (server)
+        {
+            // A long hold, so that no pause of this test's thread can let the text go early.
+            var writer = new SocketEventWriter(runner, holdTime: TimeSpan.FromMinutes(1));
+            writer.Open();
+            Assert.Equal(GenerateEvent.KindOneofCase.Accepted, (await ReadAllAsync(server, 1))[0].KindCase);
+
+            Assert.True(writer.TryWrite(new GenerationEvent.TextDelta("a", 1)));
+            Assert.True(writer.TryWrite(new GenerationEvent.TextDelta("b", 1)));
+            await Task.Delay(100);
+            Assert.Equal(0, server.Available);
+
+            // Any other event sends at once, with what was held before it.
+            Assert.True(writer.TryWrite(new GenerationEvent.Finished(FinishReason.Length, new GenerationUsage(1, 2, TimeSpan.Zero, TimeSpan.Zero))));
+            var events = await ReadAllAsync(server, 3);
+            Assert.Equal(["a", "b"], events.Take(2).Select(e => e.Delta.Text));
+            Assert.Equal("length", events[2].Finished.Reason);
+        }
+    }
+
+    [Fact]
+    public async Task Held_text_goes_out_when_the_loop_flushes_it_or_the_request_completes_without_a_last_event()
+    {
+        var (runner, server) = await ConnectedPairAsync();
+        using (runner)
+        using (server)
+        {
+            var writer = new SocketEventWriter(runner, holdTime: TimeSpan.FromMinutes(1));
+            writer.Open();
+            writer.TryWrite(new GenerationEvent.TextDelta("a", 1));
+            writer.FlushHeld();
+            Assert.Equal("a", (await ReadAllAsync(server, 2))[1].Delta.Text);
+
+            // Cancelled: the loop completes the output with no Finished event; the held text still goes, then Flushed.
+            writer.TryWrite(new GenerationEvent.TextDelta("b", 1));
+            Assert.True(writer.TryComplete());
+            await writer.Flushed.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal("b", (await ReadAllAsync(server, 1))[0].Delta.Text);
+        }
+    }
+
+    [Fact]
+    public async Task With_no_hold_time_every_piece_of_text_goes_out_at_once()
+    {
+        var (runner, server) = await ConnectedPairAsync();
+        using (runner)
+        using (server)
+        {
+            var writer = new SocketEventWriter(runner, holdTime: TimeSpan.Zero);
+            writer.Open();
+            writer.TryWrite(new GenerationEvent.TextDelta("a", 1));
+            writer.TryWrite(new GenerationEvent.TextDelta("b", 1));
+            Assert.Equal(["a", "b"], (await ReadAllAsync(server, 3)).Skip(1).Select(e => e.Delta.Text));
+        }
+    }
+
+    [Fact]
     public async Task Nothing_is_sent_before_the_request_is_accepted()
     {
         var (runner, server) = await ConnectedPairAsync();
