@@ -117,9 +117,12 @@ internal sealed class SocketEventWriter : ChannelWriter<GenerationEvent>, IHeldO
         {
             if (_completed) return false;
             _completed = true;
-            // A request cancelled without a last event may still hold text; Flushed waits for it to go.
-            if (_open && !_draining && _held) broke = SendLocked();
-            else if (_open && !_draining && _start == _end) _flushed.TrySetResult();
+            if (_open && !_draining)
+            {
+                // A request cancelled without a last event may still hold text; Flushed waits for it to go.
+                if (_held) broke = SendLocked();
+                else if (_start == _end) _flushed.TrySetResult();
+            }
         }
         if (broke) _onBroken?.Invoke();
         return true;
